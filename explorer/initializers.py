@@ -1,0 +1,563 @@
+"""Weight initializers: the recipes that decide where training starts.
+
+Every initializer is a small callable object::
+
+    init = he_normal()
+    W = init(rng, (fan_out, fan_in))     # rng is a numpy.random.Generator
+
+The shape is ``(fan_out, fan_in)`` because the weight matrix of layer ``l``
+is ``n[l] x n[l-1]``: one row per output unit, one column per input.  A
+shape of length 1 is a bias vector; it counts as ``fan_in = fan_out = n``.
+Arrays come back as float64; cast them yourself if you need another dtype.
+
+Besides drawing weights, each initializer can say what it promises:
+``init.variance(shape)`` is the theoretical variance of one weight and
+``init.mean`` its expected value.  ``repr(init)`` reads like the call that
+built it, e.g. ``he_normal(mode='fan_in', nonlinearity='relu')``.
+
+One rule, many names
+--------------------
+Most named schemes are the same rule with different numbers plugged in::
+
+    Var(w) = scale / fan
+
+``variance_scaling(scale, mode, distribution)`` implements that rule and
+the named initializers are one-line specialisations of it::
+
+    lecun_normal()         == variance_scaling(1.0,    "fan_in",  "normal")
+    xavier_normal(gain=g)  == variance_scaling(g**2,   "fan_avg", "normal")
+    he_normal()            == variance_scaling(2.0,    "fan_in",  "normal")
+    he_normal(mode=m, nonlinearity=f, param=p)
+                           == variance_scaling(gain(f, p)**2, m, "normal")
+
+and the same with ``"uniform"`` for the ``*_uniform`` versions.  The numbers
+(variance, uniform bound, gain) are the ones ``torch.nn.init`` and Keras use.
+The ``*_normal`` versions use a plain, untruncated normal, like PyTorch;
+Keras uses a truncated normal instead, available here as
+``variance_scaling(..., distribution="truncated_normal")``.
+
+``zeros``, ``constant``, ``normal``, ``uniform``, ``orthogonal`` and
+``identity`` do not scale with the fan and stand on their own.
+``get(name, **kwargs)`` looks any of them up by name; ``NAMES`` lists them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from numbers import Real
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ALIASES",
+    "DISTRIBUTIONS",
+    "MODES",
+    "NAMES",
+    "NONLINEARITIES",
+    "TRUNCATED_NORMAL_STD",
+    "Initializer",
+    "constant",
+    "gain",
+    "get",
+    "he_normal",
+    "he_uniform",
+    "identity",
+    "lecun_normal",
+    "lecun_uniform",
+    "normal",
+    "orthogonal",
+    "uniform",
+    "variance_scaling",
+    "xavier_normal",
+    "xavier_uniform",
+    "zeros",
+]
+
+Shape = tuple[int, ...]
+
+MODES = ("fan_in", "fan_out", "fan_avg")
+DISTRIBUTIONS = ("normal", "truncated_normal", "uniform")
+NONLINEARITIES = ("linear", "identity", "sigmoid", "tanh", "relu", "leaky_relu", "selu")
+
+# A standard normal cut off at -2 and +2 has standard deviation 0.8796...
+# (not 1), because the tails it loses are the widest values.  Dividing the
+# std by this number before cutting gives back the variance we asked for.
+TRUNCATED_NORMAL_STD = 0.87962566103423978
+
+
+# --------------------------------------------------------------------------
+# Argument checks.  Each message names the argument, shows the value and
+# says what would have been accepted.
+# --------------------------------------------------------------------------
+
+
+def _check_number(name: str, value: Any, *, nonnegative: bool) -> float:
+    """Return ``value`` as a float if it is a finite real number (>= 0 if asked)."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if nonnegative and value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _check_rng(rng: Any) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)), "
+            f"got {type(rng).__name__}"
+        )
+    return rng
+
+
+def _check_shape(shape: Any) -> Shape:
+    """Return ``shape`` as a tuple of 1 or 2 positive Python ints."""
+    problem = f"shape must be a tuple of 1 or 2 positive ints, got {shape!r}"
+    if not isinstance(shape, (tuple, list)) or len(shape) not in (1, 2):
+        raise ValueError(problem)
+    for n in shape:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(problem)
+    return tuple(int(n) for n in shape)
+
+
+def _check_matrix_shape(name: str, shape: Shape) -> Shape:
+    if len(shape) != 2:
+        raise ValueError(f"shape must be 2-D (fan_out, fan_in) for {name}, got {shape!r}")
+    return shape
+
+
+def _fans(shape: Shape) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight matrix (fan_out, fan_in) or a bias (n,)."""
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    fan_out, fan_in = shape
+    return fan_in, fan_out
+
+
+# --------------------------------------------------------------------------
+# The initializer object.
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Initializer:
+    """A weight recipe: call it as ``init(rng, shape)`` to get a float64 array.
+
+    Attributes:
+        name: the function that built it, e.g. ``"he_normal"``.
+        params: the arguments it was built with (shown by ``repr``).
+        draw: ``draw(rng, shape) -> array``, called after the arguments are
+            checked.
+        variance_of: ``variance_of(shape) -> float | None``, see ``variance``.
+        mean: the expected value of each weight (``None`` if the weights
+            are not identically distributed, as for ``identity``).
+    """
+
+    name: str
+    params: dict[str, Any]
+    draw: Callable[[np.random.Generator, Shape], np.ndarray]
+    variance_of: Callable[[Shape], float | None]
+    mean: float | None = 0.0
+
+    def __call__(self, rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        rng = _check_rng(rng)
+        shape = _check_shape(shape)
+        return np.asarray(self.draw(rng, shape), dtype=np.float64)
+
+    def variance(self, shape: Shape) -> float | None:
+        """Theoretical variance of a single weight for this shape.
+
+        This is the number the fan-in argument needs: a layer with ``fan_in``
+        inputs multiplies the second moment of its input by about
+        ``fan_in * variance``.  ``None`` means the weights are not random
+        draws of one distribution (``identity``).
+        """
+        return self.variance_of(_check_shape(shape))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items() if v is not None)
+        return f"{self.name}({args})"
+
+
+def _renamed(init: Initializer, name: str, **params: Any) -> Initializer:
+    """The same initializer, shown under a friendlier name."""
+    return replace(init, name=name, params=params)
+
+
+# --------------------------------------------------------------------------
+# Initializers that do not depend on the fan.
+# --------------------------------------------------------------------------
+
+
+def constant(value: float) -> Initializer:
+    """Every weight equals ``value``: W = value.
+
+    Draws nothing from ``rng``.  Mean ``value``, variance 0.  With more than
+    one unit per layer this is a bad idea for weights: all units in a layer
+    compute the same thing and receive the same gradient, so they never
+    become different ("symmetry").  It is fine for biases.
+    """
+    value = _check_number("value", value, nonnegative=False)
+    return Initializer(
+        name="constant",
+        params={"value": value},
+        draw=lambda rng, shape: np.full(shape, value),
+        variance_of=lambda shape: 0.0,
+        mean=value,
+    )
+
+
+def zeros() -> Initializer:
+    """Every weight is 0: W = 0.  Same as ``constant(0.0)``; the usual bias init."""
+    return _renamed(constant(0.0), "zeros")
+
+
+def normal(std: float = 1.0, mean: float = 0.0) -> Initializer:
+    """Independent Gaussian weights: W ~ N(mean, std**2), whatever the layer size.
+
+    ``normal(std=0.01)`` is the classic "small random numbers" start.  Since
+    ``std`` ignores the fan, signals shrink or grow layer after layer; this
+    is the problem the fan-scaled initializers fix.
+    """
+    std = _check_number("std", std, nonnegative=True)
+    mean = _check_number("mean", mean, nonnegative=False)
+    return Initializer(
+        name="normal",
+        params={"std": std, "mean": mean},
+        draw=lambda rng, shape: mean + std * rng.standard_normal(shape),
+        variance_of=lambda shape: std**2,
+        mean=mean,
+    )
+
+
+def uniform(limit: float) -> Initializer:
+    """Independent uniform weights: W ~ U(-limit, limit), variance limit**2 / 3."""
+    limit = _check_number("limit", limit, nonnegative=True)
+    return Initializer(
+        name="uniform",
+        params={"limit": limit},
+        draw=lambda rng, shape: rng.uniform(-limit, limit, shape),
+        variance_of=lambda shape: limit**2 / 3,
+    )
+
+
+# --------------------------------------------------------------------------
+# The general fan-scaled rule and its named special cases.
+# --------------------------------------------------------------------------
+
+
+def _truncated_standard_normal(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """Standard normal draws, with every value outside [-2, 2] drawn again."""
+    x = rng.standard_normal(shape)
+    outside = np.abs(x) > 2
+    while outside.any():
+        x[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(x) > 2
+    return x
+
+
+def variance_scaling(
+    scale: float = 1.0, mode: str = "fan_in", distribution: str = "normal"
+) -> Initializer:
+    """Weights with variance ``scale / fan``: the rule behind LeCun, Xavier and He.
+
+    Args:
+        scale: the numerator of the variance (>= 0).
+        mode: which fan divides it:
+            ``"fan_in"`` (columns, keeps the forward signal steady),
+            ``"fan_out"`` (rows, keeps the backward gradient steady), or
+            ``"fan_avg"`` = (fan_in + fan_out) / 2, a compromise between the
+            two: the variance becomes 2 * scale / (fan_in + fan_out), the
+            harmonic mean of scale/fan_in and scale/fan_out.
+        distribution: the shape of the distribution, all with variance
+            ``scale / fan``:
+            ``"normal"`` (the default): W = randn * sqrt(scale / fan), the
+            form used in the course notes and by ``torch.nn.init``.
+            ``"truncated_normal"``: a normal cut off at 2 standard deviations,
+            as Keras and Flax do; the std before the cut is
+            ``sqrt(scale / fan) / 0.8796...`` so the variance after it is right.
+            ``"uniform"``: U(-limit, limit) with limit = sqrt(3 * scale / fan).
+
+    For a bias vector of length n, fan_in = fan_out = n.
+    """
+    scale = _check_number("scale", scale, nonnegative=True)
+    mode = _check_choice("mode", mode, MODES)
+    distribution = _check_choice("distribution", distribution, DISTRIBUTIONS)
+
+    def variance_of(shape: Shape) -> float:
+        fan_in, fan_out = _fans(shape)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+        return scale / fan
+
+    def draw(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        std = math.sqrt(variance_of(shape))
+        if distribution == "normal":
+            return std * rng.standard_normal(shape)
+        if distribution == "truncated_normal":
+            return std / TRUNCATED_NORMAL_STD * _truncated_standard_normal(rng, shape)
+        limit = math.sqrt(3) * std  # uniform
+        return rng.uniform(-limit, limit, shape)
+
+    return Initializer(
+        name="variance_scaling",
+        params={"scale": scale, "mode": mode, "distribution": distribution},
+        draw=draw,
+        variance_of=variance_of,
+    )
+
+
+def gain(nonlinearity: str, param: float | None = None) -> float:
+    """Recommended factor on the weight std for a given activation function.
+
+    A nonlinearity changes the size of the signal passing through it; the
+    gain undoes that on average.  Same table as ``torch.nn.init.calculate_gain``:
+
+    ==========================  =========================
+    nonlinearity                gain
+    ==========================  =========================
+    ``linear``, ``identity``    1
+    ``sigmoid``                 1
+    ``tanh``                    5/3
+    ``relu``                    sqrt(2)
+    ``leaky_relu``              sqrt(2 / (1 + a**2)), a = ``param`` (default 0.01)
+    ``selu``                    3/4
+    ==========================  =========================
+
+    ReLU zeroes half of its inputs, which halves the second moment; the
+    factor sqrt(2) puts it back (He et al. 2015).  ``param`` is only used by
+    ``leaky_relu`` (its negative slope) and ignored by the others.
+    """
+    nonlinearity = _check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else _check_number("param", param, nonnegative=False)
+        return math.sqrt(2.0 / (1 + slope**2))
+    return {
+        "linear": 1.0,
+        "identity": 1.0,
+        "sigmoid": 1.0,
+        "tanh": 5.0 / 3,
+        "relu": math.sqrt(2.0),
+        "selu": 3.0 / 4,
+    }[nonlinearity]
+
+
+def lecun_normal() -> Initializer:
+    """W ~ N(0, 1 / fan_in).
+
+    LeCun, Bottou, Orr & Mueller (1998), "Efficient BackProp": with inputs of
+    unit variance and ``fan_in`` of them per unit, weights of variance
+    1/fan_in give pre-activations of unit variance.  Also the recommended
+    start for SELU networks.  Keras's ``lecun_normal`` is the truncated
+    version, ``variance_scaling(1.0, "fan_in", "truncated_normal")``.
+    """
+    return _renamed(variance_scaling(1.0, "fan_in", "normal"), "lecun_normal")
+
+
+def lecun_uniform() -> Initializer:
+    """W ~ U(-limit, limit), limit = sqrt(3 / fan_in): variance 1/fan_in.
+
+    LeCun et al. (1998), "Efficient BackProp".
+    """
+    return _renamed(variance_scaling(1.0, "fan_in", "uniform"), "lecun_uniform")
+
+
+def xavier_normal(gain: float = 1.0) -> Initializer:
+    """W ~ N(0, std**2), std = gain * sqrt(2 / (fan_in + fan_out)).
+
+    Glorot & Bengio (2010), "Understanding the difficulty of training deep
+    feedforward neural networks".  Asking for variance 1/fan_in (forward
+    signal) and 1/fan_out (backward gradient) at once is impossible when the
+    two differ, so they split the difference with 2 / (fan_in + fan_out).
+    Same as ``torch.nn.init.xavier_normal_``; also called Glorot normal.
+    Keras's ``glorot_normal`` is the truncated version,
+    ``variance_scaling(gain**2, "fan_avg", "truncated_normal")``.
+    """
+    g = _check_number("gain", gain, nonnegative=True)
+    return _renamed(variance_scaling(g**2, "fan_avg", "normal"), "xavier_normal", gain=g)
+
+
+def xavier_uniform(gain: float = 1.0) -> Initializer:
+    """W ~ U(-bound, bound), bound = gain * sqrt(6 / (fan_in + fan_out)).
+
+    Glorot & Bengio (2010); the uniform form proposed in the paper, with
+    variance gain**2 * 2 / (fan_in + fan_out).  Same as
+    ``torch.nn.init.xavier_uniform_`` and Keras's ``glorot_uniform``.
+    """
+    g = _check_number("gain", gain, nonnegative=True)
+    return _renamed(variance_scaling(g**2, "fan_avg", "uniform"), "xavier_uniform", gain=g)
+
+
+def _he_scale(mode: str, nonlinearity: str, param: float | None) -> float:
+    _check_choice("mode", mode, ("fan_in", "fan_out"))
+    return gain(nonlinearity, param) ** 2
+
+
+def he_normal(
+    mode: str = "fan_in", nonlinearity: str = "relu", param: float | None = None
+) -> Initializer:
+    """W ~ N(0, std**2), std = gain(nonlinearity, param) / sqrt(fan).
+
+    He, Zhang, Ren & Sun (2015), "Delving Deep into Rectifiers".  For ReLU
+    the gain is sqrt(2), so Var(w) = 2 / fan_in: twice LeCun's, making up for
+    the half of the signal that ReLU sets to zero.  ``mode`` is ``"fan_in"``
+    (steady forward signal) or ``"fan_out"`` (steady backward gradient).
+    Same as ``torch.nn.init.kaiming_normal_``, which is why it is also
+    called Kaiming normal; Keras's ``he_normal`` is the truncated version,
+    ``variance_scaling(2.0, "fan_in", "truncated_normal")``.
+
+    Note: with ``nonlinearity="leaky_relu"`` and no ``param`` the slope is
+    0.01 (as in ``gain``), whereas ``kaiming_normal_`` defaults to ``a=0``.
+    """
+    scale = _he_scale(mode, nonlinearity, param)
+    return _renamed(
+        variance_scaling(scale, mode, "normal"),
+        "he_normal",
+        mode=mode,
+        nonlinearity=nonlinearity,
+        param=param,
+    )
+
+
+def he_uniform(
+    mode: str = "fan_in", nonlinearity: str = "relu", param: float | None = None
+) -> Initializer:
+    """W ~ U(-bound, bound), bound = gain(nonlinearity, param) * sqrt(3 / fan).
+
+    He et al. (2015), "Delving Deep into Rectifiers"; for ReLU the bound is
+    sqrt(6 / fan_in).  Same as ``torch.nn.init.kaiming_uniform_`` and
+    Keras's ``he_uniform``.
+    """
+    scale = _he_scale(mode, nonlinearity, param)
+    return _renamed(
+        variance_scaling(scale, mode, "uniform"),
+        "he_uniform",
+        mode=mode,
+        nonlinearity=nonlinearity,
+        param=param,
+    )
+
+
+# --------------------------------------------------------------------------
+# Structured matrices.
+# --------------------------------------------------------------------------
+
+
+def orthogonal(gain: float = 1.0) -> Initializer:
+    """A random (semi-)orthogonal matrix times ``gain``.
+
+    Saxe, McClelland & Ganguli (2014), "Exact solutions to the nonlinear
+    dynamics of learning in deep linear neural networks": orthogonal
+    weights keep the length of every input vector, so a deep linear network
+    neither shrinks nor blows up its signal, at any depth.
+
+    Recipe (as ``torch.nn.init.orthogonal_``): draw a Gaussian matrix, take
+    its QR decomposition, and flip the sign of each column of Q where the
+    diagonal of R is negative, so that Q is uniformly random rather than
+    biased by the QR algorithm.  If fan_out <= fan_in the rows of W are
+    orthonormal (W W^T = gain**2 I), otherwise the columns are
+    (W^T W = gain**2 I).  Uses exactly one ``rng.standard_normal(shape)``.
+
+    Each entry has mean 0 and variance gain**2 / max(fan_in, fan_out).
+    Needs a 2-D shape.
+    """
+    g = _check_number("gain", gain, nonnegative=True)
+
+    def draw(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        rows, cols = _check_matrix_shape("orthogonal", shape)
+        a = rng.standard_normal((rows, cols))
+        if rows < cols:
+            a = a.T  # QR wants a tall matrix
+        q, r = np.linalg.qr(a)
+        q = q * np.where(np.diag(r) < 0, -1.0, 1.0)
+        if rows < cols:
+            q = q.T
+        return g * q
+
+    def variance_of(shape: Shape) -> float:
+        return g**2 / max(_check_matrix_shape("orthogonal", shape))
+
+    return Initializer(name="orthogonal", params={"gain": g}, draw=draw, variance_of=variance_of)
+
+
+def identity(gain: float = 1.0) -> Initializer:
+    """W = gain * I: ones on the diagonal, zeros elsewhere (``numpy.eye``).
+
+    For a non-square shape it is ``gain * numpy.eye(fan_out, fan_in)``, like
+    ``torch.nn.init.eye_``.  Draws nothing from ``rng``.  In a deep linear
+    network the signal is multiplied by exactly gain**depth: 1.5 * I
+    explodes, 0.5 * I vanishes.  ``variance`` is ``None``: the weights are
+    fixed, not draws from one distribution.  Needs a 2-D shape.
+    """
+    g = _check_number("gain", gain, nonnegative=True)
+
+    def draw(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        fan_out, fan_in = _check_matrix_shape("identity", shape)
+        return g * np.eye(fan_out, fan_in)
+
+    def variance_of(shape: Shape) -> None:
+        _check_matrix_shape("identity", shape)
+        return None
+
+    return Initializer(
+        name="identity", params={"gain": g}, draw=draw, variance_of=variance_of, mean=None
+    )
+
+
+# --------------------------------------------------------------------------
+# Lookup by name.
+# --------------------------------------------------------------------------
+
+_REGISTRY: dict[str, Callable[..., Initializer]] = {
+    "zeros": zeros,
+    "constant": constant,
+    "normal": normal,
+    "uniform": uniform,
+    "variance_scaling": variance_scaling,
+    "lecun_normal": lecun_normal,
+    "lecun_uniform": lecun_uniform,
+    "xavier_normal": xavier_normal,
+    "xavier_uniform": xavier_uniform,
+    "he_normal": he_normal,
+    "he_uniform": he_uniform,
+    "orthogonal": orthogonal,
+    "identity": identity,
+}
+
+#: Every initializer ``get`` knows, by its main name.
+NAMES: tuple[str, ...] = tuple(_REGISTRY)
+
+#: Other names ``get`` accepts, and the main name each one stands for.
+ALIASES: dict[str, str] = {
+    "glorot_normal": "xavier_normal",
+    "glorot_uniform": "xavier_uniform",
+    "kaiming_normal": "he_normal",
+    "kaiming_uniform": "he_uniform",
+    "eye": "identity",
+}
+
+
+def get(name: str, **kwargs: Any) -> Initializer:
+    """The initializer called ``name``, built with ``kwargs``.
+
+    ``get("he_normal", mode="fan_out")`` is ``he_normal(mode="fan_out")``.
+    ``name`` is one of ``NAMES`` or ``ALIASES`` (e.g. ``"glorot_normal"``).
+    """
+    canonical = ALIASES.get(name, name) if isinstance(name, str) else None
+    if canonical not in _REGISTRY:
+        raise ValueError(
+            f"name must be one of {', '.join(NAMES)} "
+            f"(or the aliases {', '.join(ALIASES)}); got {name!r}"
+        )
+    return _REGISTRY[canonical](**kwargs)
