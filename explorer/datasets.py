@@ -1,0 +1,243 @@
+"""Data for the demos: 2-D toy sets, the built-in 8x8 digits, and MNIST from local files.
+
+Every function returns plain numpy arrays with one example per row: X (m, features) as float64 and
+y (m,) as integer labels. Everything random takes a seed, and the same seed gives the same data.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+TOY_SETS = ("circles", "spiral", "xor", "gaussians", "moons")
+MAX_POINTS = 1_000_000
+
+
+@dataclass
+class Dataset:
+    """Inputs X (m, n) and integer labels y (m,), with class names for display."""
+
+    X: np.ndarray
+    y: np.ndarray
+    name: str
+    classes: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2-D toy sets: two classes, labels 0 and 1.
+
+
+def toy(name: str, n: int = 300, noise: float = 0.1, seed: int = 0) -> Dataset:
+    """A two-class 2-D toy set: circles, spiral, xor, gaussians or moons.
+
+    n points (half per class, the odd one to class 1), Gaussian noise of standard deviation `noise`
+    added to each coordinate, coordinates of order 1.
+    """
+    if name not in TOY_SETS:
+        raise ValueError(f"dataset={name!r} is unknown; valid: {', '.join(TOY_SETS)}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= MAX_POINTS:
+        raise ValueError(f"n={n!r} must be an integer from 2 to {MAX_POINTS:,}")
+    if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise={noise!r} must be a finite number >= 0")
+    rng = np.random.default_rng(seed)
+    n0 = n // 2
+    n1 = n - n0
+    y = np.concatenate([np.zeros(n0, dtype=np.int64), np.ones(n1, dtype=np.int64)])
+    X = _TOY[name](rng, n0, n1)
+    X = X + noise * rng.standard_normal(X.shape)
+    return Dataset(X, y, name, ("class 0", "class 1"))
+
+
+def _circles(rng, n0, n1):
+    """An inner disc of radius 0.5 (class 1) inside a ring of radius 1 (class 0)."""
+    angle = rng.uniform(0, 2 * np.pi, n0 + n1)
+    radius = np.concatenate([np.ones(n0), 0.5 * np.ones(n1)])
+    return np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+
+
+def _spiral(rng, n0, n1):
+    """Two interleaved arms of one spiral, turning 1.5 times out to radius 1."""
+    arms = []
+    for count, offset in ((n0, 0.0), (n1, np.pi)):
+        t = np.sqrt(rng.uniform(0.02, 1, count))  # more points further out, where the arm is longer
+        angle = 3 * np.pi * t + offset
+        arms.append(np.column_stack([t * np.cos(angle), t * np.sin(angle)]))
+    return np.vstack(arms)
+
+
+def _xor(rng, n0, n1):
+    """Points in [-1, 1]^2: class 1 where x1 and x2 have the same sign (quadrants I and III)."""
+    def quadrant_points(count, same_sign):
+        p = rng.uniform(0.05, 1, (count, 2))
+        sign = rng.choice([-1.0, 1.0], count)
+        return p * np.column_stack([sign, sign if same_sign else -sign])
+
+    return np.vstack([quadrant_points(n0, False), quadrant_points(n1, True)])
+
+
+def _gaussians(rng, n0, n1):
+    """Two round clouds of standard deviation 0.5 around (-1, -1) and (1, 1)."""
+    return np.vstack([rng.normal(-1, 0.5, (n0, 2)), rng.normal(1, 0.5, (n1, 2))])
+
+
+def _moons(rng, n0, n1):
+    """Two interleaving half circles of radius 1."""
+    a0 = rng.uniform(0, np.pi, n0)
+    a1 = rng.uniform(0, np.pi, n1)
+    upper = np.column_stack([np.cos(a0), np.sin(a0)])
+    lower = np.column_stack([1 - np.cos(a1), 0.5 - np.sin(a1)])
+    return np.vstack([upper, lower]) - [0.5, 0.25]
+
+
+_TOY = {"circles": _circles, "spiral": _spiral, "xor": _xor, "gaussians": _gaussians, "moons": _moons}
+
+
+# ---------------------------------------------------------------------------------------------
+# Real handwritten digits.
+
+
+def digits() -> Dataset:
+    """scikit-learn's built-in 8x8 digits: 1,797 images, pixels 0..16, shipped with the package."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return Dataset(d.data.astype(np.float64), d.target.astype(np.int64), "digits", tuple(map(str, range(10))))
+
+
+def mnist(path: str | os.PathLike) -> tuple[Dataset, Dataset]:
+    """MNIST (or any IDX-format image set) from local files: (train, test), pixels 0..255, 784 wide.
+
+    `path` is either an .npz file holding x_train, y_train, x_test, y_test, or a folder with the four
+    standard IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
+    t10k-labels-idx1-ubyte), each optionally gzipped (.gz).
+    """
+    path = os.fspath(path)
+    if path.endswith(".npz"):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"MNIST file {path!r} does not exist")
+        with np.load(path) as f:
+            missing = {"x_train", "y_train", "x_test", "y_test"} - set(f.files)
+            if missing:
+                expected = "x_train, y_train, x_test, y_test"
+                raise ValueError(f"{path!r} lacks {', '.join(sorted(missing))}; expected {expected}")
+            parts = [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+    else:
+        if not os.path.isdir(path):
+            raise FileNotFoundError(f"MNIST folder {path!r} does not exist")
+        names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+        parts = [read_idx(_find(path, name)) for name in names]
+    x_train, y_train, x_test, y_test = parts
+    out = []
+    for x, y, which in ((x_train, y_train, "train"), (x_test, y_test, "test")):
+        x = x.reshape(len(x), -1).astype(np.float64)
+        if len(x) != len(y):
+            raise ValueError(f"MNIST {which} set has {len(x)} images but {len(y)} labels")
+        out.append(Dataset(x, y.astype(np.int64), f"mnist-{which}", tuple(map(str, range(10)))))
+    return out[0], out[1]
+
+
+def _find(folder: str, name: str) -> str:
+    for candidate in (name, name + ".gz", name.replace("-idx", ".idx"), name.replace("-idx", ".idx") + ".gz"):
+        full = os.path.join(folder, candidate)
+        if os.path.isfile(full):
+            return full
+    raise FileNotFoundError(f"{name} (or {name}.gz) not found in {folder!r}")
+
+
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(filename: str | os.PathLike) -> np.ndarray:
+    """Read one IDX file (gzipped or not): a magic number 0x0000TTDD, DD big-endian dimension sizes, data."""
+    filename = os.fspath(filename)
+    opener = gzip.open if filename.endswith(".gz") else open
+    try:
+        with opener(filename, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as error:
+        raise ValueError(f"{filename!r} could not be read as IDX: {error}") from None
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES or data[3] == 0:
+        raise ValueError(f"{filename!r} is not an IDX file (bad magic number)")
+    dtype = np.dtype(_IDX_TYPES[data[2]])
+    ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise ValueError(f"{filename!r} is truncated: its header is incomplete")
+    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    body = data[4 + 4 * ndim :]
+    if len(body) != expected:
+        raise ValueError(
+            f"{filename!r} is truncated or padded: {len(body)} data bytes for shape {shape}, expected {expected}"
+        )
+    return np.frombuffer(body, dtype=dtype).reshape(shape)
+
+
+def write_idx(filename: str | os.PathLike, array: np.ndarray) -> None:
+    """Write an array of uint8 as an IDX file (gzipped if the name ends in .gz): for tests and small sets."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    opener = gzip.open if os.fspath(filename).endswith(".gz") else open
+    with opener(filename, "wb") as f:
+        f.write(header + array.tobytes())
+
+
+# ---------------------------------------------------------------------------------------------
+# Preparing data.
+
+
+def train_test_split(data: Dataset, test_fraction: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """Shuffle with `seed` and cut off the last `test_fraction` of the examples as a test set."""
+    if not (0 < test_fraction < 1):
+        raise ValueError(f"test_fraction={test_fraction!r} must be between 0 and 1")
+    m = len(data)
+    n_test = int(round(m * test_fraction))
+    if n_test < 1 or n_test >= m:
+        raise ValueError(f"test_fraction={test_fraction!r} leaves an empty train or test set for {m} examples")
+    order = np.random.default_rng(seed).permutation(m)
+    train, test = order[: m - n_test], order[m - n_test :]
+    return (
+        Dataset(data.X[train], data.y[train], data.name + "-train", data.classes),
+        Dataset(data.X[test], data.y[test], data.name + "-test", data.classes),
+    )
+
+
+@dataclass
+class Standardizer:
+    """Per-feature (x - mean) / std, with the statistics taken from the training set only.
+
+    A feature that is constant in the training set (std 0: a blank pixel) is centred and left unscaled.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> Standardizer:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or len(X) == 0:
+            raise ValueError(f"X has shape {X.shape}; expected (m, n) with m >= 1")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X holds NaN or infinite values; clean the data first")
+        std = X.std(axis=0)
+        return cls(X.mean(axis=0), np.where(std > 0, std, 1.0))
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != len(self.mean):
+            raise ValueError(f"X has shape {X.shape}; expected (m, {len(self.mean)})")
+        return (X - self.mean) / self.std
+
+
+def standardize(train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Standardize `train` and any further arrays with the training set's mean and std."""
+    scale = Standardizer.fit(train)
+    return (scale(train),) + tuple(scale(x) for x in others)

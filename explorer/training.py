@@ -1,0 +1,366 @@
+"""The training loop: gradient descent that hands out a snapshot every N steps.
+
+    trainer = Trainer(net, X, Y, lr=0.1)
+    for snap in trainer.snapshots(every=100, steps=15_000):
+        print(snap.step, snap.cost)          # a notebook redraws here; stop by no longer pulling
+
+The loop knows nothing of widgets or figures. A snapshot is taken from the forward and backward pass of
+the step it names, before that step's update: snapshot `step=0` shows the network as initialized.
+
+A model whose cost stops being finite or grows past `diverge_above` is marked diverged at that step and
+frozen; the other models of the stack train on. Floating-point overflow is expected there (it is part of
+the lesson), so numpy's warnings are silenced inside a step and the finiteness checks speak instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from explorer import __version__
+from explorer.network import Backward, Forward, Network
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+TRAINING, DIVERGED = "training", "diverged"
+
+
+# ---------------------------------------------------------------------------------------------
+# Optimizers: each updates the (K, P) parameter buffer in place from the (K, P) gradient buffer.
+
+
+class SGD:
+    """Plain gradient descent, or with heavy-ball momentum: v <- mu v - lr g; theta <- theta + v."""
+
+    def __init__(self, lr: np.ndarray, momentum: float = 0.0) -> None:
+        self.lr, self.momentum, self.velocity = lr, momentum, None
+
+    def delta(self, grads: np.ndarray) -> np.ndarray:
+        if not self.momentum:
+            return -self.lr * grads
+        if self.velocity is None:
+            self.velocity = np.zeros_like(grads)
+        self.velocity *= self.momentum
+        self.velocity -= self.lr * grads
+        return self.velocity
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015): moving averages of g and g^2, bias-corrected, step lr m / (sqrt(v) + eps)."""
+
+    def __init__(self, lr: np.ndarray, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.m = self.v = None
+        self.t = 0
+
+    def delta(self, grads: np.ndarray) -> np.ndarray:
+        if self.m is None:
+            self.m, self.v = np.zeros_like(grads), np.zeros_like(grads)
+        self.t += 1
+        self.m = self.beta1 * self.m + (1 - self.beta1) * grads
+        self.v = self.beta2 * self.v + (1 - self.beta2) * grads * grads
+        m_hat = self.m / (1 - self.beta1**self.t)
+        v_hat = self.v / (1 - self.beta2**self.t)
+        return -self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    """The state of every model of the stack at one step. Arrays indexed [layer, model] are (L, K).
+
+    Layer statistics are over the batch used at that step; histograms count values within the caller's
+    bin edges (values outside them are not counted, as in numpy.histogram).
+    """
+
+    step: int
+    epoch: float
+    cost: np.ndarray  # (K,) cost on the step's batch; NaN for a model that diverged earlier
+    accuracy: np.ndarray  # (K,) fraction right on the batch; NaN for a regression
+    status: list[str]  # per model: "training" or "diverged"
+    diverged_at: np.ndarray  # (K,) the step where each model diverged, -1 if it did not
+    z_mean: np.ndarray  # (L, K)
+    z_std: np.ndarray
+    a_mean: np.ndarray
+    a_std: np.ndarray
+    grad_std: np.ndarray  # (L, K) standard deviation of dCost/dA^[l]
+    weight_norm: np.ndarray  # (L, K) Frobenius norm of W^[l]
+    grad_norm: np.ndarray  # (L, K) Frobenius norm of dW^[l]
+    weights: list[np.ndarray]  # W^[l] copies, (K, n^[l], n^[l-1])
+    biases: list[np.ndarray]
+    weight_grads: list[np.ndarray]  # dW^[l] copies
+    act_hist: np.ndarray | None = None  # (L, K, bins) counts of A^[l]
+    grad_hist: np.ndarray | None = None  # (L, K, bins) counts of dCost/dA^[l]
+    batch: np.ndarray | None = None  # indices of the examples in the step's batch (None: all)
+    probe: np.ndarray | None = None  # (K, G, n^[L]) outputs on the caller's probe points
+    evaluation: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name: (cost, acc)
+
+    @property
+    def diverged(self) -> np.ndarray:
+        return self.diverged_at >= 0
+
+
+class Trainer:
+    """Gradient descent on a stack of networks, full-batch or minibatch.
+
+    Args:
+        net: the network (its parameters are updated in place).
+        X, Y: training data, one example per row; Y as labels or targets (see Network.check_targets).
+        lr: learning rate, one for all models or one per model.
+        optimizer: "sgd", "momentum" (heavy ball, `momentum`) or "adam".
+        batch_size: None for full batch; otherwise examples per step, reshuffled every epoch.
+        seed: seeds the minibatch order.
+        diverge_above: a cost above this (or not finite) marks the model diverged.
+        act_bins, grad_bins: histogram bin edges for activations and their gradients (None: no histogram).
+        probe: extra inputs whose outputs every snapshot records (a decision-boundary grid, say).
+        evaluate: named datasets {"test": (X, Y)} whose cost and accuracy every snapshot records.
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        X: np.ndarray,
+        Y: np.ndarray,
+        *,
+        lr: float | Sequence[float] = 0.1,
+        optimizer: str = "sgd",
+        momentum: float = 0.9,
+        batch_size: int | None = None,
+        seed: int = 0,
+        diverge_above: float = 1e6,
+        act_bins: np.ndarray | None = None,
+        grad_bins: np.ndarray | None = None,
+        probe: np.ndarray | None = None,
+        evaluate: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    ) -> None:
+        if not isinstance(net, Network):
+            raise TypeError(f"net={net!r} must be an explorer.network.Network")
+        self.net = net
+        self.X = _check_finite(net.check_inputs(X), "X")
+        self.m = self.X.shape[0]
+        self.Y = _check_finite(net.check_targets(Y, self.m), "Y")
+        self.lr = _check_lr(lr, net.K).astype(net.dtype)
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer={optimizer!r} is unknown; valid: {', '.join(OPTIMIZERS)}")
+        if not (0 <= momentum < 1):
+            raise ValueError(f"momentum={momentum!r} must be in [0, 1)")
+        self.optimizer_name = optimizer
+        self.momentum = momentum
+        if optimizer == "adam":
+            self.optimizer = Adam(self.lr)
+        else:
+            self.optimizer = SGD(self.lr, momentum if optimizer == "momentum" else 0.0)
+        if batch_size is not None and not _is_count(batch_size, minimum=1):
+            raise ValueError(f"batch_size={batch_size!r} must be None (full batch) or a positive integer")
+        self.batch_size = None if batch_size is None or batch_size >= self.m else int(batch_size)
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        if not (diverge_above > 0):
+            raise ValueError(f"diverge_above={diverge_above!r} must be a positive number")
+        self.diverge_above = diverge_above
+        self.act_bins = None if act_bins is None else _check_bins(act_bins, "act_bins")
+        self.grad_bins = None if grad_bins is None else _check_bins(grad_bins, "grad_bins")
+        self.probe = None if probe is None else _check_finite(net.check_inputs(probe), "probe")
+        self.evaluate = {
+            name: (_check_finite(net.check_inputs(x), f"evaluate[{name!r}] X"), net.check_targets(y, len(x)))
+            for name, (x, y) in (evaluate or {}).items()
+        }
+
+        self.step = 0
+        self.diverged_at = np.full(net.K, -1)
+        self.order = self.rng.permutation(self.m) if self.batch_size else np.arange(self.m)
+        self.cursor = 0  # position in the current epoch's order
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    @property
+    def active(self) -> np.ndarray:
+        return self.diverged_at < 0
+
+    def snapshots(self, every: int = 100, steps: int | None = None) -> Iterator[Snapshot]:
+        """Train, yielding a snapshot at the current step and then every `every` steps.
+
+        `steps` bounds how many updates this call makes (None: until every model has diverged).
+        The last snapshot is at the step training stopped. Stop early by no longer pulling.
+        """
+        if not _is_count(every, minimum=1):
+            raise ValueError(f"every={every!r} must be a positive integer")
+        if steps is not None and not _is_count(steps, minimum=0):
+            raise ValueError(f"steps={steps!r} must be None or a non-negative integer")
+        end = None if steps is None else self.step + steps
+        first = True
+        while True:
+            last = (end is not None and self.step >= end) or not self.active.any()
+            batch = self.next_batch()
+            fwd, bwd = self.forward_backward(batch)
+            if first or last or self.step % every == 0:
+                yield self.snapshot(batch, fwd, bwd)
+                first = False
+            if last:
+                return
+            self.update(bwd)
+
+    def run(self, steps: int) -> np.ndarray:
+        """Train `steps` updates with no snapshots; return the cost of each model at the last step."""
+        cost = None
+        for snap in self.snapshots(every=max(steps, 1), steps=steps):
+            cost = snap.cost
+        return cost
+
+    def next_batch(self) -> np.ndarray | None:
+        """Indices of the batch for the current step (None: the full batch). Pure: the cursor moves
+        only when the step's update is applied, so a run paused at a snapshot resumes on the same batch."""
+        if self.batch_size is None:
+            return None
+        return self.order[self.cursor : self.cursor + self.batch_size]
+
+    def forward_backward(self, batch: np.ndarray | None) -> tuple[Forward, Backward]:
+        X, Y = (self.X, self.Y) if batch is None else (self.X[batch], self.Y[batch])
+        with np.errstate(all="ignore"):
+            fwd = self.net.forward(X)
+            bwd = self.net.backward(fwd, Y)
+        bad = ~np.isfinite(bwd.cost) | (bwd.cost > self.diverge_above) | ~np.isfinite(bwd.flat).all(axis=1)
+        newly = bad & self.active
+        self.diverged_at[newly] = self.step
+        return fwd, bwd
+
+    def update(self, bwd: Backward) -> None:
+        with np.errstate(all="ignore"):
+            delta = self.optimizer.delta(bwd.flat)
+            if not self.active.all():
+                delta = np.where(self.active[:, None], delta, 0)
+            self.net.params += delta
+        self.step += 1
+        if self.batch_size is not None:
+            self.cursor += self.batch_size
+            if self.cursor >= self.m:  # epoch over: a new order for the next one
+                self.order = self.rng.permutation(self.m)
+                self.cursor = 0
+
+    # -- what a snapshot records --------------------------------------------------------------
+
+    def snapshot(self, batch: np.ndarray | None, fwd: Forward, bwd: Backward) -> Snapshot:
+        net, K = self.net, self.net.K
+        done = ~self.active
+        frozen = (self.diverged_at >= 0) & (self.diverged_at < self.step)
+        with np.errstate(all="ignore"):
+            Y = self.Y if batch is None else self.Y[batch]
+            cost = bwd.cost.astype(np.float64)
+            accuracy = net.accuracy(fwd.output, Y).astype(np.float64)
+            cost[frozen] = np.nan
+            accuracy[frozen] = np.nan
+
+            def per_layer(arrays: list[np.ndarray], reduce) -> np.ndarray:
+                return np.stack([reduce(x.reshape(K, -1), axis=1) for x in arrays]).astype(np.float64)
+
+            Z, A = fwd.Z, fwd.A[1:]
+            snap = Snapshot(
+                step=self.step,
+                epoch=self.step * (self.batch_size or self.m) / self.m,
+                cost=cost,
+                accuracy=accuracy,
+                status=[DIVERGED if d else TRAINING for d in done],
+                diverged_at=self.diverged_at.copy(),
+                z_mean=per_layer(Z, np.mean),
+                z_std=per_layer(Z, np.std),
+                a_mean=per_layer(A, np.mean),
+                a_std=per_layer(A, np.std),
+                grad_std=per_layer(bwd.dA, np.std),
+                weight_norm=per_layer(net.W, _norm),
+                grad_norm=per_layer(bwd.dW, _norm),
+                weights=[w.copy() for w in net.W],
+                biases=[b.copy() for b in net.b],
+                weight_grads=[g.copy() for g in bwd.dW],
+                batch=None if batch is None else batch.copy(),
+            )
+            if self.act_bins is not None:
+                snap.act_hist = np.stack([histogram_counts(a, self.act_bins) for a in A])
+            if self.grad_bins is not None:
+                snap.grad_hist = np.stack([histogram_counts(g, self.grad_bins) for g in bwd.dA])
+            if self.probe is not None:
+                snap.probe = net.predict(self.probe)
+            for name, (x, y) in self.evaluate.items():
+                out = net.forward(x)
+                ev_cost = net.cost(x, y).astype(np.float64)
+                ev_acc = net.accuracy(out.output, y).astype(np.float64)
+                ev_cost[frozen], ev_acc[frozen] = np.nan, np.nan
+                snap.evaluation[name] = (ev_cost, ev_acc)
+        for name in ("z_mean", "z_std", "a_mean", "a_std", "grad_std", "weight_norm", "grad_norm"):
+            getattr(snap, name)[:, frozen] = np.nan
+        return snap
+
+    def config(self) -> dict:
+        """Everything needed to repeat this run, seeds included."""
+        net = self.net
+        return {
+            "version": __version__,
+            "sizes": list(net.sizes),
+            "hidden": list(net.hidden),
+            "output": net.output,
+            "init": [repr(i) for i in net.inits],
+            "bias_init": repr(net.bias_init),
+            "seeds": list(net.seeds),
+            "dtype": net.dtype.name,
+            "lr": self.lr.ravel().tolist(),
+            "optimizer": self.optimizer_name,
+            "momentum": self.momentum if self.optimizer_name == "momentum" else None,
+            "batch_size": self.batch_size,
+            "batch_seed": self.seed,
+            "diverge_above": self.diverge_above,
+            "examples": self.m,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def histogram_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Histogram of each model's values, (K, ...) -> (K, bins), counted like numpy.histogram.
+
+    One pass for all models: find each value's bin, offset it by model, count with bincount.
+    Values outside [edges[0], edges[-1]] and NaN are not counted; the last bin includes its right edge.
+    """
+    K = values.shape[0]
+    flat = values.reshape(K, -1)
+    bins = len(edges) - 1
+    index = np.searchsorted(edges, flat, side="right") - 1
+    index[flat == edges[-1]] = bins - 1
+    inside = (index >= 0) & (index < bins)
+    index += bins * np.arange(K)[:, None]
+    return np.bincount(index[inside], minlength=K * bins).reshape(K, bins)
+
+
+def _is_count(value, minimum: int) -> bool:
+    """An integer (not a bool) of at least `minimum`."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum
+
+
+def _norm(x: np.ndarray, axis: int) -> np.ndarray:
+    return np.sqrt((x * x).sum(axis=axis))
+
+
+def _check_lr(lr, K: int) -> np.ndarray:
+    values = np.atleast_1d(np.asarray(lr, dtype=np.float64))
+    if values.ndim != 1 or len(values) not in (1, K):
+        raise ValueError(f"lr={lr!r} must be one number or one per model ({K})")
+    for v in values:
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError(f"lr={lr!r}: a learning rate must be a positive finite number, not {v}")
+    return np.broadcast_to(values, (K,)).reshape(K, 1).copy()
+
+
+def _check_bins(edges, name: str) -> np.ndarray:
+    edges = np.asarray(edges, dtype=np.float64)
+    if edges.ndim != 1 or len(edges) < 2 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+        raise ValueError(f"{name} must be at least two finite, increasing bin edges")
+    return edges
+
+
+def _check_finite(x: np.ndarray, name: str) -> np.ndarray:
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} holds NaN or infinite values; clean the data first")
+    return x

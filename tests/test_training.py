@@ -1,0 +1,215 @@
+"""Training: symmetry, divergence in a stack, determinism, snapshots and histograms."""
+
+import math
+
+import numpy as np
+import pytest
+
+from explorer import datasets, initializers
+from explorer.network import Network
+from explorer.training import Trainer, histogram_counts
+
+
+@pytest.fixture
+def xor():
+    d = datasets.toy("xor", n=200, noise=0.05, seed=0)
+    return d.X, d.y
+
+
+def test_zero_start_never_breaks_symmetry_and_stays_at_ln2(xor):
+    X, y = xor
+    net = Network([2, 6, 3, 1], hidden="relu", output="sigmoid", init="zeros")
+    trainer = Trainer(net, X, y, lr=0.5)
+    trainer.run(100)
+    for l in range(net.L - 1):  # hidden layers: all rows of W^[l] (one per unit) equal
+        W, b = net.W[l][0], net.b[l][0]
+        assert np.all(W == W[0]) and np.all(b == b[0])
+    assert net.cost(X, y)[0] == pytest.approx(math.log(2), abs=1e-12)
+
+
+def test_constant_start_keeps_units_identical_while_learning(xor):
+    X, y = xor
+    net = Network([2, 6, 3, 1], hidden="tanh", output="sigmoid", init=initializers.constant(0.3))
+    before = net.cost(X, y)[0]
+    Trainer(net, X, y, lr=0.5).run(100)
+    for l in range(net.L - 1):
+        assert np.allclose(net.W[l][0], net.W[l][0][0], rtol=0, atol=1e-13)
+    assert net.cost(X, y)[0] != before  # it moves, but all units move together
+
+
+@pytest.mark.parametrize("init", ["xavier_normal", "he_normal"])
+def test_random_start_breaks_symmetry(xor, init):
+    X, y = xor
+    net = Network([2, 6, 3, 1], init=init, seed=0)
+    Trainer(net, X, y, lr=0.5).run(100)
+    W = net.W[0][0]
+    assert np.min(np.abs(W[1:] - W[0]).sum(axis=1)) > 1e-3
+    assert net.cost(X, y)[0] < math.log(2) - 0.05
+
+
+def test_huge_start_diverges_while_the_others_train(xor):
+    X, y = xor
+    huge = initializers.normal(1e3)
+    net = Network([2, 10, 5, 1], init=["he_normal", huge, "xavier_normal"], seed=0)
+    trainer = Trainer(net, X, y, lr=0.5, diverge_above=1e3)
+    with np.errstate(all="raise"):  # the trainer must not let numpy warn or raise
+        snaps = list(trainer.snapshots(every=50, steps=400))
+    first, last = snaps[0], snaps[-1]
+    assert last.status == ["training", "diverged", "training"]
+    assert last.diverged_at[1] == 0 and first.cost[1] > 1e3  # the curve keeps the cost where it diverged
+    assert np.isnan(last.cost[1]) and np.all(np.isnan(last.a_std[:, 1]))
+    assert np.all(last.cost[[0, 2]] < first.cost[[0, 2]] - 0.1)
+    assert np.all(np.isfinite(net.params[[0, 2]]))
+
+
+def test_overflow_mid_training_is_reported_at_its_step(xor):
+    X, y = xor
+    net = Network([2, 10, 10, 1], hidden="linear", init=["xavier_normal", "xavier_normal"], seed=0)
+    trainer = Trainer(net, X, y, lr=[0.1, 1e4])  # the second model's steps blow up
+    snaps = list(trainer.snapshots(every=1, steps=60))
+    step = trainer.diverged_at[1]
+    assert step > 0 and trainer.diverged_at[0] == -1
+    at = next(s for s in snaps if s.step == step)
+    assert at.status[1] == "diverged"
+    assert not np.isfinite(at.cost[1]) or at.cost[1] > trainer.diverge_above
+    before = next(s for s in snaps if s.step == step - 1)
+    assert before.status[1] == "training" and np.isfinite(before.cost[1])
+
+
+def test_stops_when_every_model_diverged(xor):
+    X, y = xor
+    net = Network([2, 4, 1], init=initializers.normal(1e4), seed=0)
+    snaps = list(Trainer(net, X, y).snapshots(every=10, steps=1000))
+    assert snaps[-1].step <= 1 and snaps[-1].status == ["diverged"]
+
+
+@pytest.mark.parametrize("optimizer, batch", [("sgd", None), ("momentum", 32), ("adam", 50)])
+def test_same_seed_same_run_bit_for_bit(xor, optimizer, batch):
+    X, y = xor
+
+    def run():
+        net = Network([2, 8, 4, 1], init=["he_normal", "xavier_normal"], seed=[3, 4])
+        t = Trainer(net, X, y, lr=0.05, optimizer=optimizer, batch_size=batch, seed=11)
+        costs = [s.cost.copy() for s in t.snapshots(every=25, steps=200)]
+        return net.params.copy(), np.array(costs)
+
+    (p1, c1), (p2, c2) = run(), run()
+    assert np.array_equal(p1, p2) and np.array_equal(c1, c2)
+    net = Network([2, 8, 4, 1], init=["he_normal", "xavier_normal"], seed=[3, 4])
+    Trainer(net, X, y, lr=0.05, optimizer=optimizer, batch_size=batch, seed=12).run(200)
+    assert (batch is None) == np.array_equal(net.params, p1)  # another batch order, other numbers
+
+
+def test_pausing_and_resuming_gives_the_same_run(xor):
+    X, y = xor
+    make = lambda: Trainer(Network([2, 5, 1], seed=2), X, y, lr=0.1, batch_size=30, seed=1)  # noqa: E731
+    whole = make()
+    whole.run(90)
+    paused = make()
+    it = paused.snapshots(every=10, steps=90)
+    for _ in range(4):
+        next(it)  # pull a few, then stop pulling
+    del it
+    rest = paused.snapshots(every=10, steps=90 - paused.step)
+    for _ in rest:
+        pass
+    assert paused.step == 90 and np.array_equal(paused.net.params, whole.net.params)
+
+
+def test_snapshot_cadence_and_contents(xor):
+    X, y = xor
+    net = Network([2, 6, 3, 1], hidden="tanh", init=["xavier_normal", "he_normal"], seed=0)
+    edges = np.linspace(-1.2, 1.2, 25)
+    grid = np.array([[0.0, 0.0], [1.0, 1.0], [-1.0, 1.0]])
+    trainer = Trainer(net, X, y, act_bins=edges, grad_bins=np.linspace(-0.1, 0.1, 11), probe=grid,
+                      evaluate={"train": (X, y)})
+    snaps = list(trainer.snapshots(every=30, steps=100))
+    assert [s.step for s in snaps] == [0, 30, 60, 90, 100]
+    s = snaps[0]
+    assert s.act_hist.shape == (3, 2, 24) and s.grad_hist.shape == (3, 2, 10)
+    # tanh activations all lie within [-1, 1]: every one is counted
+    assert np.all(s.act_hist[:2].sum(axis=2) == np.array([[6], [3]]) * len(X))
+    assert s.probe.shape == (2, 3, 1) and np.all((s.probe > 0) & (s.probe < 1))
+    assert np.allclose(s.evaluation["train"][0], s.cost)  # full batch: same cost
+    assert s.weights[0].shape == (2, 6, 2) and s.weight_grads[2].shape == (2, 1, 3)
+    assert np.allclose(s.weight_norm[0], np.linalg.norm(s.weights[0], axis=(1, 2)))
+    fwd = net.forward(X)  # after training the snapshot's weights are a copy, not a view
+    assert not np.array_equal(snaps[-1].weights[0], snaps[0].weights[0])
+    assert fwd.A[1].shape == (2, 200, 6)
+
+
+def test_layer_statistics_match_a_direct_computation(xor):
+    X, y = xor
+    net = Network([2, 7, 4, 1], hidden="relu", init="he_normal", seed=9)
+    fwd = net.forward(X)
+    bwd = net.backward(fwd, y)
+    snap = next(Trainer(net, X, y).snapshots())
+    for l in range(net.L):
+        assert snap.a_std[l, 0] == pytest.approx(fwd.A[l + 1][0].std())
+        assert snap.z_mean[l, 0] == pytest.approx(fwd.Z[l][0].mean())
+        assert snap.grad_std[l, 0] == pytest.approx(bwd.dA[l][0].std())
+        assert snap.grad_norm[l, 0] == pytest.approx(np.linalg.norm(bwd.dW[l][0]))
+
+
+def test_minibatch_snapshot_names_its_batch(xor):
+    X, y = xor
+    trainer = Trainer(Network([2, 4, 1]), X, y, batch_size=64, seed=0)
+    snaps = list(trainer.snapshots(every=1, steps=4))
+    batches = [s.batch for s in snaps[:4]]
+    assert all(len(b) == 64 for b in batches[:3]) and len(batches[3]) == 200 - 3 * 64
+    assert len(np.unique(np.concatenate(batches))) == 200  # one epoch covers every example once
+    assert snaps[4].epoch == pytest.approx(4 * 64 / 200)
+
+
+def test_histogram_counts_agrees_with_numpy():
+    rng = np.random.default_rng(0)
+    values = rng.normal(0, 1, (3, 50, 40))
+    values[0, 0, 0] = np.nan
+    values[1, 0, 0] = 2.0  # exactly on the last edge: counted, as numpy does
+    edges = np.linspace(-2, 2, 17)
+    counts = histogram_counts(values, edges)
+    for k in range(3):
+        v = values[k][np.isfinite(values[k])]
+        assert np.array_equal(counts[k], np.histogram(v, edges)[0])
+
+
+def test_training_learns_digits_with_he():
+    d = datasets.digits()
+    train, test = datasets.train_test_split(d, 0.25, seed=0)
+    Xtr, Xte = datasets.standardize(train.X, test.X)
+    net = Network([64, 100, 100, 10], hidden="relu", output="softmax", init="he_normal", seed=0)
+    trainer = Trainer(net, Xtr, train.y, lr=0.1, batch_size=100, seed=0, evaluate={"test": (Xte, test.y)})
+    last = list(trainer.snapshots(every=100, steps=300))[-1]
+    assert last.evaluation["test"][1][0] > 0.93
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(lr=-0.1), "lr"),
+        (dict(lr=float("nan")), "lr"),
+        (dict(lr=float("inf")), "lr"),
+        (dict(lr=[0.1, 0.2, 0.3]), "lr"),
+        (dict(optimizer="rmsprop"), "optimizer='rmsprop'.*sgd, momentum, adam"),
+        (dict(batch_size=0), "batch_size=0"),
+        (dict(momentum=1.5), "momentum"),
+        (dict(act_bins=[1, 0]), "act_bins"),
+        (dict(diverge_above=0), "diverge_above"),
+    ],
+)
+def test_bad_training_arguments(xor, kwargs, match):
+    X, y = xor
+    with pytest.raises(ValueError, match=match):
+        Trainer(Network([2, 3, 1]), X, y, **kwargs)
+
+
+def test_bad_data_and_cadence(xor):
+    X, y = xor
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="X holds NaN"):
+        Trainer(Network([2, 3, 1]), bad, y)
+    with pytest.raises(ValueError, match="every=0"):
+        next(Trainer(Network([2, 3, 1]), X, y).snapshots(every=0))
+    with pytest.raises(TypeError, match="net="):
+        Trainer("net", X, y)
