@@ -318,6 +318,63 @@ class Trainer:
 # ---------------------------------------------------------------------------------------------
 
 
+class History:
+    """A bounded record of per-model values over steps, for curves that grow during a long run.
+
+    Holds at most `max_points` rows. When full, every second row is dropped and from then on only every
+    second new value is kept (the stride doubles), so the record spans the whole run at an even spacing
+    and its memory and redraw size stay bounded however long training goes on.
+    """
+
+    def __init__(self, models: int, max_points: int = 1000) -> None:
+        if not _is_count(max_points, minimum=4):
+            raise ValueError(f"max_points={max_points!r} must be an integer >= 4")
+        self.max_points = max_points
+        self.steps = np.zeros(max_points, dtype=np.int64)
+        self.values = np.zeros((max_points, models))
+        self.size = 0
+        self.stride = 1
+        self.offered = 0
+        self.last: tuple[int, np.ndarray] | None = None
+
+    def append(self, step: int, values: np.ndarray) -> None:
+        """Offer one row; it is kept if it falls on the current stride."""
+        keep = self.offered % self.stride == 0
+        self.offered += 1
+        self.last = (step, np.array(values, dtype=np.float64))
+        if not keep:
+            return
+        if self.size == self.max_points:
+            half = self.steps[: self.size : 2], self.values[: self.size : 2]
+            n = len(half[0])
+            self.steps[:n], self.values[:n] = half[0].copy(), half[1].copy()
+            self.size = n
+            self.stride *= 2
+            self.offered = 1
+        self.steps[self.size] = step
+        self.values[self.size] = values
+        self.size += 1
+
+    def _latest_dropped(self) -> bool:
+        return self.last is not None and self.size > 0 and self.steps[self.size - 1] != self.last[0]
+
+    @property
+    def x(self) -> np.ndarray:
+        """Steps kept, ending with the latest step offered (so a curve always reaches "now")."""
+        if self._latest_dropped():
+            return np.append(self.steps[: self.size], self.last[0])
+        return self.steps[: self.size]
+
+    @property
+    def y(self) -> np.ndarray:
+        if self._latest_dropped():
+            return np.vstack([self.values[: self.size], self.last[1]])
+        return self.values[: self.size]
+
+    def __len__(self) -> int:
+        return self.size
+
+
 def histogram_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Histogram of each model's values, (K, ...) -> (K, bins), counted like numpy.histogram.
 

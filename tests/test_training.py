@@ -213,3 +213,16 @@ def test_bad_data_and_cadence(xor):
         next(Trainer(Network([2, 3, 1]), X, y).snapshots(every=0))
     with pytest.raises(TypeError, match="net="):
         Trainer("net", X, y)
+
+
+def test_history_stays_bounded_and_evenly_spaced():
+    from explorer.training import History
+
+    h = History(models=2, max_points=50)
+    for step in range(0, 100_000, 10):
+        h.append(step, np.array([step, -step]))
+        assert len(h) <= 50
+    kept = h.steps[: len(h)]
+    assert len(h) >= 25 and len(set(np.diff(kept))) == 1  # one spacing throughout
+    assert h.x[0] == 0 and h.x[-1] == 99_990  # spans the whole run, up to now
+    assert np.array_equal(h.y[:, 1], -h.x)
