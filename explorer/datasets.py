@@ -100,6 +100,36 @@ def _moons(rng, n0, n1):
 _TOY = {"circles": _circles, "spiral": _spiral, "xor": _xor, "gaussians": _gaussians, "moons": _moons}
 
 
+@dataclass
+class Grid:
+    """A regular grid over the plane: axis values `xs`, `ys` and all points as rows (len(ys)*len(xs), 2)."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+
+    @property
+    def points(self) -> np.ndarray:
+        gx, gy = np.meshgrid(self.xs, self.ys)  # row i of the picture is ys[i]
+        return np.column_stack([gx.ravel(), gy.ravel()])
+
+    def as_image(self, values: np.ndarray) -> np.ndarray:
+        """Values at `points`, reshaped as an image: rows follow ys, columns follow xs."""
+        return np.asarray(values).reshape(len(self.ys), len(self.xs))
+
+
+def grid(X: np.ndarray, resolution: int = 60, margin: float = 0.25) -> Grid:
+    """A resolution x resolution grid covering the 2-D points X, widened by `margin` of their span."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
+        raise ValueError(f"X has shape {X.shape}; a grid needs 2-D points (m, 2)")
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or not 2 <= resolution <= 1000:
+        raise ValueError(f"resolution={resolution!r} must be an integer from 2 to 1000")
+    low, high = X.min(axis=0), X.max(axis=0)
+    pad = margin * np.maximum(high - low, 1e-9)
+    return Grid(np.linspace(low[0] - pad[0], high[0] + pad[0], resolution),
+                np.linspace(low[1] - pad[1], high[1] + pad[1], resolution))
+
+
 # ---------------------------------------------------------------------------------------------
 # Real handwritten digits.
 

@@ -130,3 +130,15 @@ def test_split_is_seeded_and_disjoint():
     assert sum(r.tobytes() in rows for r in a_test.X) < 5  # the digits hold a few duplicate images
     with pytest.raises(ValueError, match="test_fraction"):
         datasets.train_test_split(d, 1.5)
+
+
+def test_grid_covers_the_points_and_reshapes_row_by_row():
+    X = np.array([[-1.0, 0.0], [3.0, 2.0]])
+    g = datasets.grid(X, resolution=5, margin=0.25)
+    assert g.xs[0] == -2.0 and g.xs[-1] == 4.0 and g.ys[0] == -0.5 and g.ys[-1] == 2.5
+    pts = g.points
+    assert pts.shape == (25, 2)
+    image = g.as_image(pts[:, 0] * 10 + pts[:, 1])
+    assert image[2, 3] == g.xs[3] * 10 + g.ys[2]
+    with pytest.raises(ValueError, match="resolution=1"):
+        datasets.grid(X, resolution=1)

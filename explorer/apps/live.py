@@ -1,0 +1,224 @@
+"""Live training behind a notebook's controls, without ever blocking the kernel.
+
+Training runs as an asyncio task on the kernel's own event loop. The task trains in short slices
+(about 20 ms), and between slices it hands control back to the loop, so button clicks and slider
+changes are handled while the network trains. It redraws the figure at most `max_fps` times a
+second, and only once the browser has finished drawing the previous update (the "ack gate"), so no
+backlog of redraws piles up in the page.
+
+A demo subclasses LiveApp and provides three methods:
+
+    make_trainer()   a Trainer built from the current control values (ValueError for bad input)
+    record(snap)     keep what the figures need from one snapshot (cheap: called for every one)
+    redraw()         update the figure in place from what was recorded
+
+and calls `self.reset()` whenever a control that invalidates the run changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import time
+
+import ipywidgets as widgets
+
+from explorer.training import Snapshot, Trainer
+
+
+class LiveApp:
+    """Train / Pause, Step and Reset buttons, a progress bar and a status line around one figure."""
+
+    every: int = 10  # steps between snapshots
+    run_steps: int = 5_000  # a press of Train runs at most this many steps, then pauses
+    max_fps: float = 10.0  # redraws per second at most
+    slice_seconds: float = 0.02  # compute between two looks at the event loop
+    ack_timeout: float = 1.0  # without a browser to acknowledge a redraw, redraw this often
+
+    def __init__(self) -> None:
+        self.figure = None  # the subclass's plotly FigureWidget
+        self.trainer: Trainer | None = None
+        self.snapshots = None
+        self.snapshot: Snapshot | None = None
+        self.task: asyncio.Task | None = None
+        self.generation = 0  # bumped by every reset: a task of an older generation stops at once
+        self.stop_at = 0
+        self.finished = False
+        self.last_draw = 0.0
+        self.redraws = 0
+        self.use_ack_gate = True
+
+        self.train_button = widgets.Button(description="Train", icon="play", button_style="success",
+                                           tooltip="Train the network; press again to pause")
+        self.step_button = widgets.Button(description="Step", icon="step-forward",
+                                          tooltip=f"Train {self.every} steps and stop")
+        self.reset_button = widgets.Button(description="Reset", icon="refresh",
+                                           tooltip="Start again from the initial weights")
+        for button in (self.train_button, self.step_button, self.reset_button):
+            button.layout = widgets.Layout(width="auto", min_width="90px")
+        self.progress = widgets.IntProgress(value=0, min=0, max=self.run_steps, description="",
+                                            layout=widgets.Layout(width="220px"))
+        self.status = widgets.HTML(value="")
+        self.message = widgets.HTML(value="")  # bad input and errors, shown next to the controls
+        self.train_button.on_click(lambda _: self.toggle())
+        self.step_button.on_click(lambda _: self.step())
+        self.reset_button.on_click(lambda _: self.reset())
+
+    # -- what a demo provides -----------------------------------------------------------------
+
+    def make_trainer(self) -> Trainer:
+        raise NotImplementedError
+
+    def start_run(self) -> None:
+        """Forget what was recorded for the previous run."""
+
+    def record(self, snap: Snapshot) -> None:
+        raise NotImplementedError
+
+    def redraw(self) -> None:
+        raise NotImplementedError
+
+    def describe(self, snap: Snapshot) -> str:
+        """One line of status under the figure; plain text."""
+        return f"step {snap.step:,}"
+
+    # -- the buttons --------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def reset(self) -> None:
+        """Stop any run, build a new trainer from the controls and show its initial state."""
+        self.stop()
+        self.message.value = ""
+        self.finished = False
+        try:
+            self.trainer = self.make_trainer()
+            self.snapshots = self.trainer.snapshots(every=self.every)
+            self.start_run()
+            self.stop_at = self.run_steps
+            self.take(next(self.snapshots))
+        except (ValueError, TypeError) as error:  # bad input: say so next to the controls
+            self.trainer = self.snapshots = None
+            self.show_message(str(error))
+        self.refresh_buttons()
+        self.draw()
+
+    def toggle(self) -> None:
+        """Train if paused, pause if training."""
+        if self.running:
+            self.stop()
+        else:
+            self.start()
+
+    def start(self) -> None:
+        """Start training in the background on the running event loop (one loop at most)."""
+        if self.running or self.snapshots is None or self.finished:
+            return
+        if self.trainer.step >= self.stop_at:
+            self.stop_at = self.trainer.step + self.run_steps
+        self.task = asyncio.ensure_future(self.train())
+        self.refresh_buttons()
+
+    def stop(self) -> None:
+        """Pause: the training task ends at its next look at the event loop."""
+        self.generation += 1
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+        self.task = None
+        self.refresh_buttons()
+
+    def step(self) -> None:
+        """Pause, train one snapshot interval, redraw."""
+        self.stop()
+        if self.snapshots is not None and not self.finished:
+            self.guarded(lambda: self.pull(1))
+            self.draw()
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    async def train(self, seconds: float | None = None) -> None:
+        """Train until paused, reset, `stop_at`, every model diverged, or `seconds` have passed."""
+        generation = self.generation
+        began = time.perf_counter()
+        try:
+            while generation == self.generation and not self.finished and self.trainer.step < self.stop_at:
+                if seconds is not None and time.perf_counter() - began > seconds:
+                    break
+                slice_end = time.perf_counter() + self.slice_seconds
+                while time.perf_counter() < slice_end and self.trainer.step < self.stop_at:
+                    if not self.pull(1):
+                        break
+                if self.figure_ready():
+                    self.draw()
+                await asyncio.sleep(0)  # let the kernel handle clicks and slider changes
+        except asyncio.CancelledError:
+            pass
+        except Exception as error:  # shown in the app; a task's exception would otherwise vanish
+            self.show_message(f"Training stopped: {error}")
+        finally:
+            if generation == self.generation:
+                self.task = None
+                self.draw()
+                self.refresh_buttons()
+
+    def pull(self, count: int) -> bool:
+        """Take up to `count` snapshots; False once the run has ended (every model diverged)."""
+        for _ in range(count):
+            snap = next(self.snapshots, None)
+            if snap is None:
+                self.finished = True
+                return False
+            self.take(snap)
+        return True
+
+    def take(self, snap: Snapshot) -> None:
+        self.snapshot = snap
+        self.record(snap)
+
+    def figure_ready(self) -> bool:
+        """Time for a redraw: not more often than max_fps, and the browser has drawn the last one."""
+        now = time.perf_counter()
+        if now - self.last_draw < 1 / self.max_fps:
+            return False
+        waiting = self.use_ack_gate and getattr(self.figure, "_trace_edit_in_process", False)
+        return not waiting or now - self.last_draw > self.ack_timeout
+
+    def draw(self) -> None:
+        self.last_draw = time.perf_counter()
+        if self.snapshot is not None and self.trainer is not None:
+            self.guarded(self.redraw)
+            self.redraws += 1
+            self.progress.max = max(self.stop_at, 1)
+            self.progress.value = min(self.trainer.step, self.progress.max)
+            self.progress.description = f"{self.trainer.step:,}"
+            self.status.value = html.escape(self.describe(self.snapshot))
+        elif self.trainer is None:
+            self.status.value = ""
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def guarded(self, action) -> None:
+        """Run an action; an unexpected error becomes a message in the app, never a traceback."""
+        try:
+            action()
+        except Exception as error:
+            self.show_message(f"{type(error).__name__}: {error}")
+
+    def show_message(self, text: str) -> None:
+        self.message.value = f'<span class="explorer-error" style="color:#b00020">&#9888; {html.escape(text)}</span>'
+
+    def refresh_buttons(self) -> None:
+        ready = self.snapshots is not None and not self.finished
+        self.train_button.description = "Pause" if self.running else "Train"
+        self.train_button.icon = "pause" if self.running else "play"
+        self.train_button.button_style = "warning" if self.running else "success"
+        self.train_button.disabled = not ready
+        self.step_button.disabled = not ready
+
+    def buttons(self) -> widgets.Box:
+        return widgets.HBox(
+            [self.train_button, self.step_button, self.reset_button, self.progress],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
