@@ -96,6 +96,7 @@ class Snapshot:
     act_hist: np.ndarray | None = None  # (L, K, bins) counts of A^[l]
     grad_hist: np.ndarray | None = None  # (L, K, bins) counts of dCost/dA^[l]
     batch: np.ndarray | None = None  # indices of the examples in the step's batch (None: all)
+    output: np.ndarray | None = None  # (K, m, n^[L]) the network's outputs on that batch
     probe: np.ndarray | None = None  # (K, G, n^[L]) outputs on the caller's probe points
     evaluation: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name: (cost, acc)
 
@@ -276,6 +277,7 @@ class Trainer:
                 biases=[b.copy() for b in net.b],
                 weight_grads=[g.copy() for g in bwd.dW],
                 batch=None if batch is None else batch.copy(),
+                output=fwd.output.copy(),
             )
             if self.act_bins is not None:
                 snap.act_hist = np.stack([histogram_counts(a, self.act_bins) for a in A])

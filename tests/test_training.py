@@ -130,6 +130,9 @@ def test_snapshot_cadence_and_contents(xor):
     # tanh activations all lie within [-1, 1]: every one is counted
     assert np.all(s.act_hist[:2].sum(axis=2) == np.array([[6], [3]]) * len(X))
     assert s.probe.shape == (2, 3, 1) and np.all((s.probe > 0) & (s.probe < 1))
+    fresh = Network([2, 6, 3, 1], hidden="tanh", init=["xavier_normal", "he_normal"], seed=0)
+    assert np.array_equal(s.output, fresh.predict(X))  # outputs of the step-0 batch, before any update
+
     assert np.allclose(s.evaluation["train"][0], s.cost)  # full batch: same cost
     assert s.weights[0].shape == (2, 6, 2) and s.weight_grads[2].shape == (2, 1, 3)
     assert np.allclose(s.weight_norm[0], np.linalg.norm(s.weights[0], axis=(1, 2)))
