@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Set up and run the explorer with nothing but Python 3.10+ (no make, no activated venv).
+
+    python3 tasks.py dashboard [--port 8866] [extra voila options]
+    python3 tasks.py test [--no-browser] [extra pytest options]
+    python3 tasks.py setup [--test]
+
+Every command first makes sure `.venv/` (created with the venv module) holds the project
+installed in editable mode. It reinstalls only when pyproject.toml changed since the last
+install (a stamp file inside .venv records its hash), so a second run starts at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".explorer-install.json"
+DASHBOARD = "notebooks/dashboard.ipynb"
+CHROMIUM = os.environ.get("EXPLORER_CHROMIUM", "/usr/bin/chromium")
+
+# nbval mode per notebook. Notebooks are committed WITHOUT outputs (FigureWidget state is
+# megabytes), and strict nbval compares only stored outputs, so strict would check nothing:
+# every notebook under notebooks/ runs with --nbval-lax (execute all cells, fail on any
+# exception) unless listed here. List a notebook here only if it is committed WITH outputs
+# that must match. Inside a lax notebook a single cell can still opt in to comparison with
+# the cell tag `nbval-check-output`; cells writing to an Output widget, in a strict notebook,
+# need `nbval-ignore-output`.
+NBVAL_STRICT: set[str] = set()
+
+
+def say(msg: str) -> None:
+    print(f"[tasks] {msg}", flush=True)
+
+
+def venv_bin(name: str) -> Path:
+    sub = "Scripts" if os.name == "nt" else "bin"
+    suffix = ".exe" if os.name == "nt" else ""
+    return VENV / sub / f"{name}{suffix}"
+
+
+def run(cmd: list[str | os.PathLike], **kw) -> int:
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, **kw)
+
+
+def check(cmd: list[str | os.PathLike], **kw) -> None:
+    code = run(cmd, **kw)
+    if code:
+        sys.exit(f"[tasks] failed ({code}): {' '.join(str(c) for c in cmd)}")
+
+
+def pyproject_hash() -> str:
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def venv_works() -> bool:
+    py = venv_bin("python")
+    return py.exists() and run([py, "-c", "import sys"], stderr=subprocess.DEVNULL) == 0
+
+
+def ensure_env(test: bool) -> None:
+    """Create .venv and pip-install the project unless the stamp says it is current."""
+    if not venv_works():
+        if VENV.exists():
+            say(".venv is broken; recreating it")
+            shutil.rmtree(VENV)
+        say("creating .venv")
+        try:
+            import venv
+
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except Exception as exc:  # e.g. Debian without python3-venv (no ensurepip)
+            shutil.rmtree(VENV, ignore_errors=True)
+            sys.exit(
+                f"[tasks] could not create .venv ({exc}).\n"
+                "On Debian/Ubuntu install the venv module first: apt-get install python3-venv"
+            )
+    stamp = {}
+    if STAMP.exists():
+        try:
+            stamp = json.loads(STAMP.read_text())
+        except ValueError:
+            stamp = {}
+    want = pyproject_hash()
+    if stamp.get("pyproject") == want and (stamp.get("test") or not test):
+        return
+    target = ".[test]" if test else "."
+    say(f"installing the project into .venv (pip install -e '{target}'); first time takes ~2 min")
+    t0 = time.monotonic()
+    check([venv_bin("python"), "-m", "pip", "install", "-q", "-e", target])
+    STAMP.write_text(json.dumps({"pyproject": want, "test": test}))
+    say(f"installed in {time.monotonic() - t0:.0f} s")
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = str(venv_bin("python").parent) + os.pathsep + env.get("PATH", "")
+    env["VIRTUAL_ENV"] = str(VENV)
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+def ensure_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if CHROMIUM == "/usr/bin/chromium" and is_root and shutil.which("apt-get"):
+        say("installing Debian's chromium for the browser tests (apt-get, ~1 min)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if out.returncode:
+                print(out.stdout[-3000:], out.stderr[-3000:], sep="\n", file=sys.stderr)
+                sys.exit(f"[tasks] failed ({out.returncode}): {' '.join(cmd)}")
+        if Path(CHROMIUM).exists():
+            return
+    sys.exit(
+        f"[tasks] the browser tests need Chromium at {CHROMIUM}, which is missing.\n"
+        "  Install it (Debian/Ubuntu):  sudo apt-get update && sudo apt-get install -y chromium\n"
+        "  or point EXPLORER_CHROMIUM at a Chromium/Chrome binary,\n"
+        "  or skip the browser tests:   python3 tasks.py test --no-browser"
+    )
+
+
+def notebooks() -> list[str]:
+    found = sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "notebooks").rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    )
+    unknown = NBVAL_STRICT - set(found)
+    if unknown:
+        sys.exit(f"[tasks] NBVAL_STRICT lists missing notebooks: {sorted(unknown)}")
+    return found
+
+
+def jupyter_dirs_env(env: dict[str, str]) -> str:
+    """Point every Jupyter/IPython folder at a fresh temp dir (they default to $HOME)."""
+    tmp = tempfile.mkdtemp(prefix="explorer-jupyter-")
+    for var, sub in [
+        ("JUPYTER_CONFIG_DIR", "config"),
+        ("JUPYTER_DATA_DIR", "data"),
+        ("JUPYTER_RUNTIME_DIR", "runtime"),
+        ("IPYTHONDIR", "ipython"),
+    ]:
+        env[var] = os.path.join(tmp, sub)
+    env["JUPYTER_PLATFORM_DIRS"] = "1"
+    return tmp
+
+
+def cmd_test(args: argparse.Namespace, extra: list[str]) -> int:
+    t0 = time.monotonic()
+    ensure_env(test=True)
+    if not args.no_browser:
+        ensure_chromium()
+    env = child_env()
+    tmp = jupyter_dirs_env(env)
+    try:
+        say("ruff check .")
+        code = run([venv_bin("ruff"), "check", "."], env=env)
+        if code:
+            return code
+        nbs = notebooks()
+        lax = [nb for nb in nbs if nb not in NBVAL_STRICT]
+        strict = [nb for nb in nbs if nb in NBVAL_STRICT]
+        select = ["-m", "not browser"] if args.no_browser else []
+        pytest = [venv_bin("python"), "-m", "pytest", *select, "--nbval-current-env"]
+        say(f"pytest tests/ + nbval (lax: {len(lax)} notebooks, strict: {len(strict)})")
+        code = run([*pytest, "--nbval-lax", "tests", *lax, *extra], env=env)
+        if code == 0 and strict:
+            code = run([*pytest, "--nbval", *strict, *extra], env=env)
+        return code
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        say(f"test command took {time.monotonic() - t0:.0f} s")
+
+
+def cmd_dashboard(args: argparse.Namespace, extra: list[str]) -> int:
+    ensure_env(test=False)
+    ip = "127.0.0.1"
+    for opt in extra:
+        if opt.startswith("--Voila.ip="):
+            ip = opt.split("=", 1)[1]
+    cmd = [venv_bin("voila"), DASHBOARD, "--no-browser", f"--port={args.port}"]
+    if not any(opt.startswith("--Voila.ip=") for opt in extra):
+        cmd.append(f"--Voila.ip={ip}")
+    cmd += extra
+    host = ip if ip not in ("0.0.0.0", "::", "") else "<this machine's address>"
+    if ip not in ("127.0.0.1", "localhost", "::1"):
+        say(f"WARNING: listening on {ip}: anyone who can reach this port runs code in this machine's Python kernel.")
+    say(f"dashboard: http://{host}:{args.port}/   (Ctrl+C stops it)")
+    try:
+        return run(cmd, env=child_env())
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_setup(args: argparse.Namespace, extra: list[str]) -> int:
+    ensure_env(test=args.test)
+    say(f"ready: {venv_bin('python')}  (JupyterLab: {venv_bin('jupyter')} lab)")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < (3, 10):  # noqa: UP036 - tasks.py may be started by any python3
+        sys.exit("[tasks] explorer needs Python 3.10 or newer.")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("dashboard", help="install, then serve the Voila dashboard on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8866)
+    p = sub.add_parser("test", help="install, then ruff + pytest (tests/ and notebooks via nbval)")
+    p.add_argument("--no-browser", action="store_true", help="skip tests marked browser")
+    p = sub.add_parser("setup", help="only create/update .venv")
+    p.add_argument("--test", action="store_true", help="include the test extra")
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "setup" and extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return {"dashboard": cmd_dashboard, "test": cmd_test, "setup": cmd_setup}[args.command](args, extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,106 @@
+"""Fixtures for browser tests (put browser tests in tests/browser/ to get them).
+
+    voila_server(notebook)  -> browserkit.Server   factory; fresh Voila per call, stopped after
+    jupyter_lab             -> browserkit.Server   one JupyterLab per session; kernels shut
+                                                   down after every test that uses it
+    browser_page            -> playwright Page     headless Debian Chromium, fresh profile
+    page_errors             -> browserkit.PageErrors   errors of browser_page (CDN noise ignored)
+    screenshot(name=None)   -> Path                saves browser_page to test-artifacts/
+
+Mark browser tests with @pytest.mark.browser. If Chromium is missing they FAIL (the test
+command installs it); run `python3 tasks.py test --no-browser` to leave them out.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import browserkit
+import pytest
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = browserkit.CHROMIUM
+    if not os.path.exists(path):
+        pytest.fail(
+            f"Chromium not found at {path}. `python3 tasks.py test` installs Debian's chromium "
+            "when run as root; otherwise: sudo apt-get install -y chromium "
+            "(or set EXPLORER_CHROMIUM, or run `python3 tasks.py test --no-browser`).",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def browser_page(playwright_instance, chromium_path, tmp_path):
+    """A Playwright page in headless Chromium with a throwaway profile (1280x900)."""
+    context = playwright_instance.chromium.launch_persistent_context(
+        str(tmp_path / "chromium-profile"),
+        executable_path=chromium_path,
+        headless=True,
+        args=browserkit.CHROMIUM_ARGS,
+        viewport={"width": 1280, "height": 900},
+    )
+    page = context.pages[0] if context.pages else context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page_errors(browser_page) -> browserkit.PageErrors:
+    """Collects page errors and console errors of browser_page; attach before page.goto."""
+    return browserkit.PageErrors().attach(browser_page)
+
+
+@pytest.fixture
+def screenshot(browser_page, request):
+    """screenshot(name=None) saves browser_page to test-artifacts/<name or test name>.png."""
+
+    def save(name: str | None = None, full_page: bool = True) -> Path:
+        return browserkit.save_screenshot(browser_page, name or request.node.name, full_page)
+
+    return save
+
+
+@pytest.fixture
+def voila_server(tmp_path):
+    """voila_server("notebooks/x.ipynb") starts Voila on 127.0.0.1:<free port>; .url is its
+    page. Every server started is stopped (with its kernels) when the test ends."""
+    servers: list[browserkit.Server] = []
+
+    def start(notebook: str | Path) -> browserkit.Server:
+        server = browserkit.voila_server(notebook, tmp_path)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def _lab_session(tmp_path_factory):
+    server = browserkit.lab_server(tmp_path_factory.mktemp("jupyterlab"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def jupyter_lab(_lab_session):
+    """The session's JupyterLab server (root dir = repo root); use with
+    browserkit.lab_open_notebook / lab_run_all. Kernels are shut down after each test."""
+    yield _lab_session
+    _lab_session.shutdown_kernels()
