@@ -227,23 +227,34 @@ def save_screenshot(page, name: str, full_page: bool = True) -> Path:
     return path
 
 
+_LAB_IDLE = ".jp-Notebook-ExecutionIndicator[data-status='idle']"
+_PROMPTS = "[...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim())"
+
+
 def lab_open_notebook(page, lab: Server, notebook: str, timeout: float = 90_000) -> None:
     """Open NOTEBOOK (path from the repo root) in JupyterLab, fresh workspace, kernel idle."""
     page.goto(f"{lab.url}lab/tree/{notebook}?reset", timeout=timeout)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached", timeout=timeout)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout)
+    page.wait_for_selector(_LAB_IDLE, state="attached", timeout=timeout)
+    # The kernel's name and "Idle" in the status bar: the kernel is really connected.
+    page.wait_for_function("() => /\\|\\s*Idle/.test(document.body.innerText)", timeout=timeout)
 
 
-def lab_run_all(page, timeout: float = 120_000) -> None:
-    """Run > Run All Cells in the open notebook, then wait until the kernel is idle again."""
-    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
-    # The indicator turns busy for a moment; wait for every cell to have run, then idle.
-    page.wait_for_function(
-        """() => {
-            const prompts = [...document.querySelectorAll(
-                '.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim());
-            return prompts.length > 0 && prompts.every(t => /^\\[\\d+\\]:$/.test(t));
-        }""",
-        timeout=timeout,
-    )
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached", timeout=timeout)
+def lab_run_all(page, timeout: float = 120_000, attempts: int = 3) -> None:
+    """Run > Run All Cells in the open notebook; wait until every code cell has run and the
+    kernel is idle. The menu command is retried if no cell started (it is a no-op while the
+    notebook is still settling, which happened on a busy machine)."""
+    started = f"() => {_PROMPTS}.some(t => t !== '[ ]:' && t !== '')"
+    for attempt in range(attempts):
+        page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+        page.click(".lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel:text-is('Run All Cells')")
+        try:
+            page.wait_for_function(started, timeout=15_000)
+            break
+        except Exception:
+            page.keyboard.press("Escape")
+            if attempt == attempts - 1:
+                raise
+    page.wait_for_function(f"() => {_PROMPTS}.every(t => /^\\[\\d+\\]:$/.test(t))", timeout=timeout)
+    page.wait_for_selector(_LAB_IDLE, state="attached", timeout=timeout)

@@ -6,6 +6,7 @@
     browser_page            -> playwright Page     headless Debian Chromium, fresh profile
     page_errors             -> browserkit.PageErrors   errors of browser_page (CDN noise ignored)
     screenshot(name=None)   -> Path                saves browser_page to test-artifacts/
+                                                   (automatic FAILED-<test>.png on failure)
 
 Mark browser tests with @pytest.mark.browser. If Chromium is missing they FAIL (the test
 command installs it); run `python3 tasks.py test --no-browser` to leave them out.
@@ -18,6 +19,21 @@ from pathlib import Path
 
 import browserkit
 import pytest
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    return report
+
+
+_REPORTS = pytest.StashKey[dict]()
+
+
+def _failed(request) -> bool:
+    reports = request.node.stash.get(_REPORTS, {})
+    return any(r.failed for r in reports.values())
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +58,9 @@ def playwright_instance():
 
 
 @pytest.fixture
-def browser_page(playwright_instance, chromium_path, tmp_path):
-    """A Playwright page in headless Chromium with a throwaway profile (1280x900)."""
+def browser_page(playwright_instance, chromium_path, tmp_path, request):
+    """A Playwright page in headless Chromium with a throwaway profile (1280x900).
+    When the test fails, test-artifacts/FAILED-<test name>.png shows the page."""
     context = playwright_instance.chromium.launch_persistent_context(
         str(tmp_path / "chromium-profile"),
         executable_path=chromium_path,
@@ -55,6 +72,8 @@ def browser_page(playwright_instance, chromium_path, tmp_path):
     page.set_default_timeout(60_000)
     try:
         yield page
+        if _failed(request):  # a picture of the page at the moment the test failed
+            browserkit.save_screenshot(page, f"FAILED-{request.node.name}")
     finally:
         context.close()
 
