@@ -1,0 +1,385 @@
+"""Per-layer histograms: finding the right scale for the weights of a deep network.
+
+A five-layer fully connected network (four hidden layers of 300 units and a softmax output) learns
+handwritten digits with minibatch SGD. While it trains, a row of histograms shows what every hidden
+layer outputs, or at a click the gradients that flow back into it, each on the same fixed x-axis so
+that the layers can be compared. Below them: the cost, the accuracy, and the current batch with its
+right and wrong answers marked.
+
+    from explorer.apps.histograms import HistogramsApp
+    HistogramsApp().widget
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from threadpoolctl import threadpool_limits
+
+from explorer import datasets, initializers
+from explorer.apps.live import LiveApp
+from explorer.initializers import Initializer
+from explorer.network import Network
+from explorer.training import History, Snapshot, Trainer
+
+HIDDEN_LAYERS = (300, 300, 300, 300)
+BATCH_SIZE = 100
+BINS = 49  # an odd number, so that 0 sits in the middle of a bin rather than on an edge
+IMAGES_SHOWN = 16  # the first images of each batch, in a 4 x 4 mosaic
+MNIST_TRAIN, MNIST_TEST = 10_000, 1_000  # MNIST subset: keeps memory and the test pass per snapshot small
+
+# key: (label, recipe); the recipe gets the free scale v (only the last one uses it).
+INITIALIZATIONS: dict[str, tuple[str, Callable[[float], Initializer]]] = {
+    "zeros": ("zeros", lambda v: initializers.zeros()),
+    "uniform": ("uniform U(-1/√n, 1/√n)", lambda v: initializers.variance_scaling(1 / 3, "fan_in", "uniform")),
+    "xavier": ("Xavier N(0, 1/n)", lambda v: initializers.lecun_normal()),
+    "normal": ("standard normal N(0, 1)", lambda v: initializers.normal(1.0)),
+    "he": ("He N(0, 2/n)", lambda v: initializers.he_normal()),
+    "scale": ("free scale N(0, v/n)", lambda v: initializers.variance_scaling(v, "fan_in", "normal")),
+}
+
+# key: (label, x-range of its histograms). The range is the same for every layer, so shapes compare.
+ACTIVATIONS: dict[str, tuple[str, tuple[float, float]]] = {
+    "tanh": ("tanh", (-1.2, 1.2)),
+    "relu": ("ReLU", (0.0, 3.0)),
+    "sigmoid": ("sigmoid", (-0.1, 1.1)),
+}
+# Gradients dC/da of the batch-mean cost: about 3e-4 to 6e-4 per layer at a Xavier start on digits.
+GRADIENT_RANGE = (-1.5e-3, 1.5e-3)
+GRADIENT_UNIT = 1e-3  # the gradient axis is labelled in thousandths
+
+ACTIVATION_COLOR, GRADIENT_COLOR = "#4c78a8", "#e45756"
+BATCH_COLOR, TEST_COLOR = "#9ecae9", "#1f4e79"
+RIGHT_COLOR, WRONG_COLOR = "#1a9850", "#d73027"
+
+
+def centred_bins(low: float, high: float, bins: int = BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Bin centres running from `low` to `high`, and the edges around them."""
+    centres = np.linspace(low, high, bins)
+    half = (high - low) / (bins - 1) / 2
+    return centres, np.linspace(low - half, high + half, bins + 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+@dataclass
+class DigitData:
+    """Standardized inputs for training and testing, and the training images as pixels for display."""
+
+    X: np.ndarray
+    y: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    images: np.ndarray  # (m, side, side) pixels of the training examples, shown in the batch mosaic
+    pixel_max: float
+    description: str
+
+
+def load_digits() -> DigitData:
+    """The built-in 8x8 digits: 80% to train, 20% to test (seeded), standardized on the training part."""
+    train, test = datasets.train_test_split(datasets.digits(), test_fraction=0.2, seed=0)
+    X, X_test = datasets.standardize(train.X, test.X)
+    images = train.X.reshape(-1, 8, 8)
+    return DigitData(X, train.y, X_test, test.y, images, 16.0,
+                     f"8x8 digits: {len(train):,} training and {len(test):,} test images")
+
+
+def load_mnist(path: str) -> DigitData:
+    """MNIST from local files: the first 10,000 training and 1,000 test images, standardized."""
+    train, test = datasets.mnist(path)
+    train_x, train_y = train.X[:MNIST_TRAIN], train.y[:MNIST_TRAIN]
+    test_x, test_y = test.X[:MNIST_TEST], test.y[:MNIST_TEST]
+    X, X_test = datasets.standardize(train_x, test_x)
+    images = train_x.reshape(-1, 28, 28)[:, ::2, ::2]  # every second pixel: 14x14 keeps the mosaic light
+    return DigitData(X, train_y, X_test, test_y, images, 255.0,
+                     f"MNIST: {len(train_y):,} training and {len(test_y):,} test images (a subset)")
+
+
+def mnist_path() -> str | None:
+    """Where MNIST lies: $EXPLORER_MNIST (a folder or an .npz file), else data/mnist in the project."""
+    path = os.environ.get("EXPLORER_MNIST") or str(Path(__file__).resolve().parents[2] / "data" / "mnist")
+    return path if os.path.exists(path) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The batch mosaic: plot coordinates only.
+
+
+@dataclass
+class Mosaic:
+    z: list  # the pixels of all tiles in one image, as nested lists of ints (small JSON)
+    right: tuple[list, list]  # x, y of the borders of rightly classified tiles (None between borders)
+    wrong: tuple[list, list]
+    text_x: list
+    text_y: list
+    text: list  # the predicted digit above each tile
+    text_colors: list
+    hover: list
+
+
+def mosaic(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray, cols: int = 4, gap: int = 4) -> Mosaic:
+    """Lay images out in a grid with a gap above each for its label; frame each green (right) or red (wrong)."""
+    count, side = len(images), images.shape[1]
+    rows = -(-count // cols)
+    pitch = side + gap
+    z = np.zeros((rows * pitch, cols * pitch), dtype=int)
+    right: tuple[list, list] = ([], [])
+    wrong: tuple[list, list] = ([], [])
+    text_x, text_y, text, colors, hover = [], [], [], [], []
+    for i in range(count):
+        top, left = (i // cols) * pitch + gap, (i % cols) * pitch
+        z[top : top + side, left : left + side] = images[i]
+        ok = bool(predicted[i] == labels[i])
+        x0, x1, y0, y1 = left - 0.5, left + side - 0.5, top - 0.5, top + side - 0.5
+        xs, ys = right if ok else wrong
+        xs += [x0, x1, x1, x0, x0, None]
+        ys += [y0, y0, y1, y1, y0, None]
+        text_x.append(left + side / 2 - 0.5)
+        text_y.append(top - gap / 2 - 0.5)
+        text.append(str(predicted[i]))
+        colors.append(RIGHT_COLOR if ok else WRONG_COLOR)
+        hover.append(f"label {labels[i]}, predicted {predicted[i]}")
+    return Mosaic(z.tolist(), right, wrong, text_x, text_y, text, colors, hover)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class HistogramsApp(LiveApp):
+    """Histograms of every hidden layer of a deep network, live while it learns digits."""
+
+    every = 20  # a snapshot (with a pass over the test set) every 20 steps
+    run_steps = 2_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, DigitData] = {}
+        self.axes_key: tuple | None = None  # what the histogram axes are set up for
+        self.costs = self.accuracies = None
+        self.shown: Snapshot | None = None  # the latest snapshot with finite values, for the histograms
+
+        style = {"description_width": "initial"}
+        self.mnist = mnist_path()
+        sources = [("8x8 digits (built in)", "digits")] + ([("MNIST", "mnist")] if self.mnist else [])
+        self.dataset = widgets.Dropdown(options=sources, value="digits", description="Data", style=style,
+                                        layout=widgets.Layout(width="230px"))
+        self.init = widgets.Dropdown(options=[(label, key) for key, (label, _) in INITIALIZATIONS.items()],
+                                     value="xavier", description="Initialization", style=style,
+                                     layout=widgets.Layout(width="310px"))
+        self.scale = widgets.FloatLogSlider(value=1.0, base=10, min=-4, max=2, step=0.1, readout_format=".2g",
+                                            description="free scale v (Var w = v/n)", style=style,
+                                            continuous_update=False, disabled=True)
+        self.activation = widgets.Dropdown(options=[(label, key) for key, (label, _) in ACTIVATIONS.items()],
+                                           value="tanh", description="Activation", style=style,
+                                           layout=widgets.Layout(width="190px"))
+        self.learning_rate = widgets.FloatText(value=0.1, description="Learning rate", style=style,
+                                               layout=widgets.Layout(width="170px"))
+        self.show = widgets.ToggleButtons(options=[("activations a", "activations"), ("gradients dC/da", "gradients")],
+                                          value="activations", description="Histograms of", style=style,
+                                          tooltips=["what each hidden layer outputs",
+                                                    "the gradient of the cost flowing back into each hidden layer"])
+        for control in (self.dataset, self.init, self.scale, self.activation, self.learning_rate):
+            control.observe(lambda _: self.reset(), names="value")
+        self.init.observe(lambda _: self.enable_scale(), names="value")
+        self.show.observe(lambda _: self.draw(), names="value")
+
+        if self.mnist:
+            self.mnist_note = f"MNIST found at {self.mnist}."
+        else:
+            self.mnist_note = "MNIST not found: set EXPLORER_MNIST to its folder or .npz file, or put it in data/mnist."
+        self.note = widgets.HTML()
+        self.figure = self.build_figure()
+        row = widgets.Layout(flex_flow="row wrap", align_items="center")
+        self.widget = widgets.VBox([
+            widgets.HBox([self.dataset, self.init, self.scale, self.activation, self.learning_rate], layout=row),
+            widgets.HBox([self.show, self.buttons()], layout=row),
+            self.note, self.message, self.figure, self.status,
+        ])
+        self.reset()
+
+    # -- controls -----------------------------------------------------------------------------
+
+    def enable_scale(self) -> None:
+        self.scale.disabled = self.init.value != "scale"
+
+    def digit_data(self) -> DigitData:
+        """The chosen data set, loaded the first time it is asked for."""
+        name = self.dataset.value
+        if name not in self.data:
+            try:
+                self.data[name] = load_digits() if name == "digits" else load_mnist(self.mnist)
+            except OSError as error:
+                raise ValueError(f"could not read MNIST: {error}") from None
+        return self.data[name]
+
+    def make_trainer(self) -> Trainer:
+        data = self.digit_data()
+        sizes = [data.X.shape[1], *HIDDEN_LAYERS, 10]
+        self.note.value = (f"<small>{data.description}; network {'-'.join(map(str, sizes))}, softmax output, "
+                           f"SGD on batches of {BATCH_SIZE}. {self.mnist_note}</small>")
+        _, recipe = INITIALIZATIONS[self.init.value]
+        net = Network(sizes, hidden=self.activation.value, output="softmax", init=recipe(self.scale.value), seed=0)
+        return Trainer(net, data.X, data.y, lr=self.learning_rate.value, batch_size=BATCH_SIZE, seed=0,
+                       act_bins=centred_bins(*ACTIVATIONS[self.activation.value][1])[1],
+                       grad_bins=centred_bins(*GRADIENT_RANGE)[1],
+                       evaluate={"test": (data.X_test, data.y_test)})
+
+    def pull(self, count: int) -> bool:
+        # One BLAS thread: as fast for these small matrices, and many times faster when the kernel shares
+        # the CPU with the browser (two threads on two busy cores took 20x longer per step here).
+        with threadpool_limits(1, user_api="blas"):
+            return super().pull(count)
+
+    # -- what the figure needs from each snapshot ---------------------------------------------
+
+    def start_run(self) -> None:
+        self.costs = History(2, max_points=300)  # batch, test
+        self.accuracies = History(2, max_points=300)
+        self.shown = None
+
+    def record(self, snap: Snapshot) -> None:
+        test_cost, test_accuracy = snap.evaluation["test"]
+        self.costs.append(snap.step, [snap.cost[0], test_cost[0]])
+        self.accuracies.append(snap.step, [snap.accuracy[0], test_accuracy[0]])
+        frozen = snap.diverged[0] and snap.diverged_at[0] < snap.step  # its values are all NaN
+        if not frozen:
+            self.shown = snap
+
+    def describe(self, snap: Snapshot) -> str:
+        if snap.diverged[0]:
+            return (f"step {snap.step:,}: the cost overflowed at step {snap.diverged_at[0]:,} and training stopped; "
+                    f"the histograms show the last step before that")
+        test_accuracy = snap.evaluation["test"][1][0]
+        return (f"step {snap.step:,} (epoch {snap.epoch:.1f}) · batch cost {snap.cost[0]:.3g} · "
+                f"test accuracy {test_accuracy:.1%}")
+
+    # -- the figure ---------------------------------------------------------------------------
+
+    def build_figure(self) -> go.FigureWidget:
+        titles = [f"layer {l}" for l in range(1, 5)] + ["cost", "accuracy", "batch"]
+        fig = go.FigureWidget(make_subplots(
+            rows=2, cols=4, specs=[[{}, {}, {}, {}], [{"colspan": 2}, None, {}, {}]],
+            subplot_titles=titles, vertical_spacing=0.2, horizontal_spacing=0.06,
+        ))
+        for col in range(1, 5):  # traces 0-3: one histogram per hidden layer
+            fig.add_bar(x=[], y=[], row=1, col=col, showlegend=False, name=f"layer {col}",
+                        hovertemplate="%{x}: %{y:.1%}<extra></extra>")
+        for name, color, show in (("batch", BATCH_COLOR, True), ("test", TEST_COLOR, True)):  # traces 4, 5
+            fig.add_scatter(x=[], y=[], mode="lines", name=f"{name} set", line_color=color, legendgroup=name,
+                            showlegend=show, row=2, col=1)
+        for name, color in (("batch", BATCH_COLOR), ("test", TEST_COLOR)):  # traces 6, 7
+            fig.add_scatter(x=[], y=[], mode="lines", name=f"{name} set", line_color=color, legendgroup=name,
+                            showlegend=False, row=2, col=3)
+        fig.add_heatmap(z=[[0]], colorscale="Greys", zmin=0, zmax=16, showscale=False, hoverinfo="skip",
+                        row=2, col=4)  # trace 8
+        for name, color in (("right", RIGHT_COLOR), ("wrong", WRONG_COLOR)):  # traces 9, 10
+            fig.add_scatter(x=[], y=[], mode="lines", line=dict(color=color, width=2), name=name,
+                            showlegend=False, hoverinfo="skip", row=2, col=4)
+        fig.add_scatter(x=[], y=[], mode="text", text=[], textfont=dict(size=11), showlegend=False,
+                        hovertemplate="%{hovertext}<extra></extra>", row=2, col=4)  # trace 11
+
+        fig.update_yaxes(matches="y", tickformat=".0%", row=1)  # one y scale for the four layers
+        fig.update_yaxes(title_text="share of values", row=1, col=1)
+        fig.update_xaxes(title_text="iteration", row=2, col=1)
+        fig.update_yaxes(title_text="cost (cross-entropy, log)", type="log", row=2, col=1)
+        fig.update_xaxes(title_text="iteration", row=2, col=3)
+        fig.update_yaxes(title_text="accuracy", tickformat=".0%", range=[0, 1.02], row=2, col=3)
+        fig.update_xaxes(visible=False, row=2, col=4)
+        fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x7", row=2, col=4)
+        fig.update_layout(
+            height=660, width=None, autosize=True, bargap=0, margin=dict(l=60, r=20, t=95, b=40),
+            legend=dict(orientation="h", x=0, y=0.4, yanchor="bottom"),
+            title=dict(x=0.01, y=0.98, font_size=15),
+        )
+        return fig
+
+    def setup_axes(self) -> None:
+        """Bin positions, ranges and titles of the histograms: they change with the activation and the toggle."""
+        gradients = self.show.value == "gradients"
+        data = self.digit_data()
+        key = (self.activation.value, gradients, data.pixel_max)
+        if key == self.axes_key:
+            return
+        self.axes_key = key
+        fig = self.figure
+        if gradients:
+            low, high = GRADIENT_RANGE
+            centres, _ = centred_bins(low, high)
+            x, xrange = centres / GRADIENT_UNIT, [low / GRADIENT_UNIT, high / GRADIENT_UNIT]
+            xtitle, color = "gradient dC/da (×10⁻³)", GRADIENT_COLOR
+        else:
+            label, (low, high) = ACTIVATIONS[self.activation.value]
+            x, _ = centred_bins(low, high)
+            width = x[1] - x[0]
+            xrange, xtitle, color = [low - width / 2, high + width / 2], f"activation a = {label}(z)", ACTIVATION_COLOR
+        for l in range(4):
+            bar = fig.data[l]
+            bar.x, bar.width, bar.marker.color = x, x[1] - x[0], color
+        fig.update_xaxes(range=xrange, title_text=xtitle, row=1)
+        fig.data[8].zmax = data.pixel_max
+
+    def redraw(self) -> None:
+        snap, fig = self.shown, self.figure
+        gradients = self.show.value == "gradients"
+        with fig.batch_update():
+            self.setup_axes()
+            counts = snap.grad_hist if gradients else snap.act_hist
+            stds = snap.grad_std if gradients else snap.a_std
+            examples = len(snap.batch) if snap.batch is not None else self.trainer.m
+            for l in range(4):
+                share = counts[l, 0] / (examples * self.trainer.net.sizes[l + 1])
+                fig.data[l].y = share.round(4)
+                fig.layout.annotations[l].text = self.panel_title(l + 1, stds[l, 0], 1 - share.sum(), gradients)
+
+            steps, values = self.costs.x, self.costs.y
+            fig.data[4].update(x=steps, y=values[:, 0])
+            fig.data[5].update(x=steps, y=values[:, 1])
+            steps, values = self.accuracies.x, self.accuracies.y
+            fig.data[6].update(x=steps, y=values[:, 0])
+            fig.data[7].update(x=steps, y=values[:, 1])
+
+            self.draw_batch(snap)
+            what = "Back-propagated gradients" if gradients else "Activations"
+            fig.layout.title.text = (
+                f"{what} of the four hidden layers · {INITIALIZATIONS[self.init.value][0]}"
+                + (f", v = {self.scale.value:.2g}" if self.init.value == "scale" else "")
+                + f" · {ACTIVATIONS[self.activation.value][0]} · step {snap.step:,}"
+            )
+            fig.layout.title.subtitle.text = (
+                f"Bars: share of a layer's {values_per_layer(examples)} values in each bin. "
+                "Values beyond the x-axis are not drawn; their share is given above each panel."
+            )
+
+    @staticmethod
+    def panel_title(layer: int, std: float, off_axis: float, gradients: bool) -> str:
+        spread = f"{std:.1e}" if gradients else f"{std:.2f}"
+        title = f"layer {layer} · std {spread}"
+        if off_axis > 0.0005:
+            title += f" · {off_axis:.0%} off axis" if off_axis >= 0.01 else f" · {off_axis:.1%} off axis"
+        return title
+
+    def draw_batch(self, snap: Snapshot) -> None:
+        data, fig = self.digit_data(), self.figure
+        shown = snap.batch[:IMAGES_SHOWN]
+        predicted = snap.output[0, :IMAGES_SHOWN].argmax(axis=1)
+        tiles = mosaic(data.images[shown], data.y[shown], predicted)
+        fig.data[8].z = tiles.z
+        fig.data[9].update(x=tiles.right[0], y=tiles.right[1])
+        fig.data[10].update(x=tiles.wrong[0], y=tiles.wrong[1])
+        fig.data[11].update(x=tiles.text_x, y=tiles.text_y, text=tiles.text, hovertext=tiles.hover,
+                            textfont_color=tiles.text_colors)
+        right = int((predicted == data.y[shown]).sum())
+        fig.layout.annotations[6].text = f"batch: {right} of {len(shown)} right (red: wrong)"
+
+
+def values_per_layer(examples: int) -> str:
+    return f"{examples * HIDDEN_LAYERS[0]:,} ({examples} examples × {HIDDEN_LAYERS[0]} units)"
