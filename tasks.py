@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -199,9 +200,15 @@ def cmd_dashboard(args: argparse.Namespace, extra: list[str]) -> int:
     if ip not in ("127.0.0.1", "localhost", "::1"):
         say(f"WARNING: listening on {ip}: anyone who can reach this port runs code in this machine's Python kernel.")
     say(f"dashboard: http://{host}:{args.port}/   (Ctrl+C stops it)")
+    proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, env=child_env())
     try:
-        return run(cmd, env=child_env())
-    except KeyboardInterrupt:
+        return proc.wait()
+    except KeyboardInterrupt:  # Voila got the Ctrl+C too; give it time to shut its kernels
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
         return 0
 
 
@@ -211,7 +218,14 @@ def cmd_setup(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _interrupt(sig, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str]) -> int:
+    # `kill` of tasks.py acts like Ctrl+C: the running child (pip, Voila, pytest) is stopped
+    # with it instead of being left behind.
+    signal.signal(signal.SIGTERM, _interrupt)
     if sys.version_info < (3, 10):  # noqa: UP036 - tasks.py may be started by any python3
         sys.exit("[tasks] explorer needs Python 3.10 or newer.")
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -225,7 +239,10 @@ def main(argv: list[str]) -> int:
     args, extra = parser.parse_known_args(argv)
     if args.command == "setup" and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    return {"dashboard": cmd_dashboard, "test": cmd_test, "setup": cmd_setup}[args.command](args, extra)
+    try:
+        return {"dashboard": cmd_dashboard, "test": cmd_test, "setup": cmd_setup}[args.command](args, extra)
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ class Server:
             return
         pids = _tree(self.proc.pid) if sys.platform.startswith("linux") else [self.proc.pid]
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT if os.name != "nt" else signal.SIGTERM)
+            self.proc.terminate()  # SIGTERM: Voila and Jupyter servers stop cleanly on it
             try:
                 self.proc.wait(timeout)  # Jupyter servers shut their kernels down on exit
             except subprocess.TimeoutExpired:
