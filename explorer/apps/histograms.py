@@ -197,14 +197,18 @@ class HistogramsApp(LiveApp):
         else:
             self.mnist_note = "MNIST not found: set EXPLORER_MNIST to its folder or .npz file, or put it in data/mnist."
         self.note = widgets.HTML()
+        # Draw the first state into a plain Figure, and only then make the FigureWidget: the widget carries
+        # its traces to the browser as they are when it is created. Traces added or changed after that,
+        # before a page shows the widget (Voila runs the whole notebook first), would never arrive.
         self.figure = self.build_figure()
+        self.reset()
+        self.figure = go.FigureWidget(self.figure)
         row = widgets.Layout(flex_flow="row wrap", align_items="center")
         self.widget = widgets.VBox([
             widgets.HBox([self.dataset, self.init, self.scale, self.activation, self.learning_rate], layout=row),
             widgets.HBox([self.show, self.buttons()], layout=row),
             self.note, self.message, self.figure, self.status,
         ])
-        self.reset()
 
     # -- controls -----------------------------------------------------------------------------
 
@@ -264,21 +268,21 @@ class HistogramsApp(LiveApp):
 
     # -- the figure ---------------------------------------------------------------------------
 
-    def build_figure(self) -> go.FigureWidget:
+    def build_figure(self) -> go.Figure:
         titles = [f"layer {l}" for l in range(1, 5)] + ["cost", "accuracy", "batch"]
-        fig = go.FigureWidget(make_subplots(
+        fig = make_subplots(
             rows=2, cols=4, specs=[[{}, {}, {}, {}], [{"colspan": 2}, None, {}, {}]],
             subplot_titles=titles, vertical_spacing=0.2, horizontal_spacing=0.06,
-        ))
+        )
         for col in range(1, 5):  # traces 0-3: one histogram per hidden layer
             fig.add_bar(x=[], y=[], row=1, col=col, showlegend=False, name=f"layer {col}",
                         hovertemplate="%{x}: %{y:.1%}<extra></extra>")
-        for name, color, show in (("batch", BATCH_COLOR, True), ("test", TEST_COLOR, True)):  # traces 4, 5
-            fig.add_scatter(x=[], y=[], mode="lines", name=f"{name} set", line_color=color, legendgroup=name,
-                            showlegend=show, row=2, col=1)
+        for name, color in (("batch", BATCH_COLOR), ("test", TEST_COLOR)):  # traces 4, 5
+            fig.add_scatter(x=[], y=[], mode="lines+markers", marker_size=3, name=f"{name} set", line_color=color,
+                            legendgroup=name, row=2, col=1)
         for name, color in (("batch", BATCH_COLOR), ("test", TEST_COLOR)):  # traces 6, 7
-            fig.add_scatter(x=[], y=[], mode="lines", name=f"{name} set", line_color=color, legendgroup=name,
-                            showlegend=False, row=2, col=3)
+            fig.add_scatter(x=[], y=[], mode="lines+markers", marker_size=3, name=f"{name} set", line_color=color,
+                            legendgroup=name, showlegend=False, row=2, col=3)
         fig.add_heatmap(z=[[0]], colorscale="Greys", zmin=0, zmax=16, showscale=False, hoverinfo="skip",
                         row=2, col=4)  # trace 8
         for name, color in (("right", RIGHT_COLOR), ("wrong", WRONG_COLOR)):  # traces 9, 10
@@ -287,8 +291,10 @@ class HistogramsApp(LiveApp):
         fig.add_scatter(x=[], y=[], mode="text", text=[], textfont=dict(size=11), showlegend=False,
                         hovertemplate="%{hovertext}<extra></extra>", row=2, col=4)  # trace 11
 
-        fig.update_yaxes(matches="y", tickformat=".0%", row=1)  # one y scale for the four layers
+        fig.update_yaxes(tickformat=".0%", row=1)
         fig.update_yaxes(title_text="share of values", row=1, col=1)
+        for col in (2, 3, 4):
+            fig.update_yaxes(matches="y", row=1, col=col)  # one y scale for the four layers
         fig.update_xaxes(title_text="iteration", row=2, col=1)
         fig.update_yaxes(title_text="cost (cross-entropy, log)", type="log", row=2, col=1)
         fig.update_xaxes(title_text="iteration", row=2, col=3)
