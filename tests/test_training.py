@@ -229,3 +229,28 @@ def test_history_stays_bounded_and_evenly_spaced():
     assert len(h) >= 25 and len(set(np.diff(kept))) == 1  # one spacing throughout
     assert h.x[0] == 0 and h.x[-1] == 99_990  # spans the whole run, up to now
     assert np.array_equal(h.y[:, 1], -h.x)
+
+
+def test_blas_is_held_to_one_thread_only_while_training(xor, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    import explorer.network as network
+
+    X, y = xor
+    seen = []
+    real_forward = network.Network.forward
+
+    def spy(self, X):
+        seen.append([lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"])
+        return real_forward(self, X)
+
+    monkeypatch.setattr(network.Network, "forward", spy)
+    before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    it = Trainer(Network([2, 4, 1]), X, y).snapshots(every=2, steps=4)
+    next(it)
+    after_yield = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    list(it)
+    assert seen and all(threads == [1] * len(before) for threads in seen)
+    assert after_yield == before  # the limit does not leak to the code that pulls the snapshots
+    with pytest.raises(ValueError, match="blas_threads=0"):
+        Trainer(Network([2, 4, 1]), X, y, blas_threads=0)
