@@ -18,6 +18,12 @@ def app(monkeypatch, tmp_path):
     return app
 
 
+@pytest.fixture(scope="module")
+def shared_app():
+    """One app for the read-only checks, which only switch controls and look at step 0."""
+    return HistogramsApp()
+
+
 def bars(app, layer):
     """Bin centres and heights of the histogram of hidden layer `layer` (1..4) as drawn."""
     bar = app.figure.data[layer - 1]
@@ -153,7 +159,8 @@ def test_mnist_choice_with_files(monkeypatch, tmp_path):
         ("relu", "he", [0.86, 0.87, 0.87, 0.90]),
     ],
 )
-def test_layer_spreads_quoted_in_the_notebook(app, activation, init, spreads):
+def test_layer_spreads_quoted_in_the_notebook(shared_app, activation, init, spreads):
+    app = shared_app
     app.activation.value = activation
     app.init.value = init
     assert app.snapshot.step == 0
