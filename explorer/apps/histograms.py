@@ -238,8 +238,8 @@ class HistogramsApp(LiveApp):
                        evaluate={"test": (data.X_test, data.y_test)})
 
     def pull(self, count: int) -> bool:
-        # One BLAS thread: as fast for these small matrices, and many times faster when the kernel shares
-        # the CPU with the browser (two threads on two busy cores took 20x longer per step here).
+        # One BLAS thread: the matrices are small, and on two cores shared with the browser and other work,
+        # two BLAS threads made each matrix product 5 to 20 times slower here (they wait on each other).
         with threadpool_limits(1, user_api="blas"):
             return super().pull(count)
 
