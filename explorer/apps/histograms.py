@@ -21,7 +21,6 @@ import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-from threadpoolctl import threadpool_limits
 
 from explorer import datasets, initializers
 from explorer.apps.live import LiveApp
@@ -236,12 +235,6 @@ class HistogramsApp(LiveApp):
                        act_bins=centred_bins(*ACTIVATIONS[self.activation.value][1])[1],
                        grad_bins=centred_bins(*GRADIENT_RANGE)[1],
                        evaluate={"test": (data.X_test, data.y_test)})
-
-    def pull(self, count: int) -> bool:
-        # One BLAS thread: the matrices are small, and on two cores shared with the browser and other work,
-        # two BLAS threads made each matrix product 5 to 20 times slower here (they wait on each other).
-        with threadpool_limits(1, user_api="blas"):
-            return super().pull(count)
 
     # -- what the figure needs from each snapshot ---------------------------------------------
 
