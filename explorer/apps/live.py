@@ -176,6 +176,8 @@ class LiveApp:
     def take(self, snap: Snapshot) -> None:
         self.snapshot = snap
         self.record(snap)
+        if snap.diverged.all():  # nothing left to train: say so now, not at the next pull
+            self.finished = True
 
     def figure_ready(self) -> bool:
         """Time for a redraw: not more often than max_fps, and the browser has drawn the last one."""
