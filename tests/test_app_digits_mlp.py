@@ -1,0 +1,228 @@
+"""The digits MLP demo: four starts of one network, trained as one stack; its figure follows the engine."""
+
+import asyncio
+import math
+
+import numpy as np
+import pytest
+
+from explorer import datasets, initializers
+from explorer.apps import digits_mlp
+from explorer.apps.digits_mlp import STARTS, TRACES_PER_START, DigitsMLPApp
+from explorer.network import Network
+from explorer.training import Trainer
+
+ACC_TRAIN, ACC_TEST, COST_TRAIN, COST_TEST, STD_1, STD_2 = range(TRACES_PER_START)
+TWELVE_EPOCHS = 24  # snapshots: one per half epoch (7 steps) on the digits, 168 steps in all
+
+
+@pytest.fixture
+def app(monkeypatch, tmp_path):
+    monkeypatch.setenv("EXPLORER_MNIST", str(tmp_path / "no-mnist-here"))
+    app = DigitsMLPApp()
+    app.use_ack_gate = False
+    return app
+
+
+@pytest.fixture(scope="module")
+def shared_app():
+    """One app with all five starts, for the read-only checks of step 0."""
+    app = DigitsMLPApp()
+    app.typo.value = True
+    return app
+
+
+def trace(app, start, which):
+    """The trace of start `start` (a key of STARTS) drawing curve `which` (ACC_TRAIN ... STD_2)."""
+    return app.figure.data[list(STARTS).index(start) * TRACES_PER_START + which]
+
+
+def ys(app, start, which):
+    return np.asarray(trace(app, start, which).y, dtype=float)
+
+
+def train_epochs(app, snapshots):
+    app.pull(snapshots)
+    app.draw()
+
+
+def test_starts_with_four_models_at_step_zero(app):
+    assert app.trainer.net.K == 4
+    assert app.trainer.net.sizes == [64, 100, 100, 10]
+    assert [repr(i) for i in app.trainer.net.inits] == [
+        repr(initializers.he_normal()), repr(initializers.xavier_normal()),
+        repr(initializers.normal(0.01)), repr(initializers.zeros()),
+    ]
+    assert app.every == 7 and app.trainer.batch_size == 100
+    for key in ("he", "xavier", "small", "zeros"):
+        for which in range(TRACES_PER_START):
+            assert len(ys(app, key, which)) == 1 and trace(app, key, which).visible
+    assert not any(trace(app, "typo", which).visible for which in range(TRACES_PER_START))
+    assert app.message.value == ""
+
+
+def test_training_grows_the_curves_of_every_start(app):
+    asyncio.run(app.train(seconds=0.5))
+    snap = app.snapshot
+    assert app.trainer.step >= app.every
+    for key in ("he", "xavier", "small", "zeros"):
+        for which in range(TRACES_PER_START):
+            x = np.asarray(trace(app, key, which).x, dtype=float)
+            assert len(x) >= 2 and len(ys(app, key, which)) == len(x)
+            assert np.all(np.diff(x) > 0) and x[-1] == pytest.approx(snap.epoch)  # epochs on the x axis
+    assert ys(app, "he", ACC_TEST)[-1] == pytest.approx(snap.evaluation["test"][1][0])
+    assert ys(app, "xavier", COST_TRAIN)[-1] == pytest.approx(snap.evaluation["train"][0][1])
+    assert ys(app, "he", COST_TEST)[-1] < ys(app, "he", COST_TEST)[0]
+    assert f"epoch {snap.epoch:.1f}" in app.status.value
+
+
+def test_he_learns_the_digits_and_zeros_stays_at_chance(app):
+    train_epochs(app, TWELVE_EPOCHS)
+    assert app.trainer.step == 168 and app.snapshot.epoch > 12
+    assert ys(app, "he", ACC_TEST)[-1] >= 0.95
+    test = app.digit_data().y_test
+    most_common = np.bincount(test).max() / len(test)  # the best a constant guess can do
+    zeros = ys(app, "zeros", ACC_TEST)
+    assert len(zeros) == TWELVE_EPOCHS + 1 and np.all(zeros <= most_common + 1e-12)
+    assert ys(app, "zeros", COST_TEST) == pytest.approx(math.log(10), abs=0.02)
+    # Quoted in the notebook: nothing moves but the output biases.
+    assert all(np.all(w[3] == 0) for w in app.trainer.net.W)
+    assert np.all(app.snapshot.grad_norm[:, 3] == 0)
+    assert np.all(ys(app, "zeros", STD_1) == digits_mlp.STD_FLOOR)  # exactly 0, drawn at the floor
+    assert ys(app, "small", ACC_TEST)[-1] < 0.2  # 0.01·randn is still near chance after 12 epochs
+
+
+def test_activation_std_traces_per_layer_and_start(shared_app):
+    app, snap = shared_app, shared_app.snapshot
+    assert snap.step == 0
+    for k, key in enumerate(("he", "xavier", "small", "zeros", "typo")):
+        for layer, which in ((0, STD_1), (1, STD_2)):
+            expected = snap.a_std[layer, k] if key != "zeros" else digits_mlp.STD_FLOOR  # 0 drawn at the floor
+            assert ys(app, key, which) == pytest.approx([expected])
+            assert trace(app, key, which).yaxis == "y3"
+    assert trace(app, "he", STD_1).line.dash == "solid" and trace(app, "he", STD_2).line.dash == "dot"
+    assert app.figure.layout.yaxis3.type == "log"
+
+
+@pytest.mark.parametrize("start, spreads", [  # hidden layers 1 and 2 at step 0, as quoted in the notebook
+    ("he", [0.82, 0.87]),
+    ("xavier", [0.51, 0.38]),
+    ("small", [0.046, 0.0035]),
+    ("typo", [1.16, 1.74]),
+])
+def test_step_zero_spreads_quoted_in_the_notebook(shared_app, start, spreads):
+    app = shared_app
+    assert [ys(app, start, STD_1)[0], ys(app, start, STD_2)[0]] == pytest.approx(spreads, rel=0.02)
+
+
+def test_quoted_ratios_between_layers(shared_app):
+    snap = shared_app.snapshot
+    he, xavier, small = (snap.a_std[1, k] / snap.a_std[0, k] for k in range(3))
+    assert he**2 == pytest.approx(1.13, abs=0.01)  # He: the variance holds (even grows a little)
+    assert xavier**2 == pytest.approx(0.57, abs=0.01)  # Xavier: about half of it is lost in one layer
+    assert small == pytest.approx(0.075, abs=0.001)  # 0.01·randn: 0.01·√100·(1/√2) ≈ 0.07 per layer
+    assert snap.z_std[2, 2] == pytest.approx(4.1e-4, rel=0.02)  # its logits: a flat guess
+    assert snap.cost == pytest.approx([3.05, 2.39, 2.30, 2.30, 6.61], abs=0.01)  # first batch's cost
+
+
+def test_typo_checkbox_adds_a_fifth_model(app):
+    app.typo.value = True
+    assert app.trainer.net.K == 5
+    assert repr(app.trainer.net.inits[4]) == repr(initializers.variance_scaling(4.0, "fan_in", "normal"))
+    assert trace(app, "typo", ACC_TEST).name == "2/sqrt(n) (the typo)"
+    assert all(trace(app, "typo", which).visible for which in range(TRACES_PER_START))
+    # Same draws as He with √2 times the std: ReLU passes the factor on, so √2 in layer 1 and 2 in layer 2.
+    assert ys(app, "typo", STD_1)[0] == pytest.approx(math.sqrt(2) * ys(app, "he", STD_1)[0])
+    assert ys(app, "typo", STD_2)[0] == pytest.approx(2 * ys(app, "he", STD_2)[0])
+    assert "5 starts" in app.figure.layout.title.text
+    asyncio.run(app.train(seconds=0.3))
+    assert len(ys(app, "typo", ACC_TEST)) >= 2
+    app.typo.value = False
+    assert app.trainer.net.K == 4 and not trace(app, "typo", ACC_TEST).visible
+
+
+def test_large_learning_rate_claims(app):
+    """Quoted in the notebook: at learning rate 1, after 12 epochs."""
+    app.typo.value = True
+    app.learning_rate.value = 1.0
+    train_epochs(app, TWELVE_EPOCHS)
+    assert ys(app, "he", ACC_TEST)[-1] >= 0.975
+    assert ys(app, "small", ACC_TEST)[-1] >= 0.97  # a large step rescues the tiny start
+    assert ys(app, "typo", ACC_TEST)[-1] < 0.5  # the typo's large start does not survive it
+
+
+def test_changing_the_learning_rate_resets(app):
+    asyncio.run(app.train(seconds=0.2))
+    assert app.trainer.step > 0
+    app.learning_rate.value = 0.3
+    assert app.trainer.step == 0 and app.snapshot.step == 0
+    assert np.all(app.trainer.lr == 0.3)
+    assert len(ys(app, "he", ACC_TEST)) == 1
+    assert "learning rate 0.3" in app.figure.layout.title.text
+
+
+def test_train_then_pause_ends_the_task(app):
+    async def click_train_then_pause():
+        app.train_button.click()
+        task = app.task
+        assert app.running and app.train_button.description == "Pause"
+        await asyncio.sleep(0.3)
+        app.train_button.click()
+        await asyncio.sleep(0.05)
+        return task
+
+    task = asyncio.run(click_train_then_pause())
+    assert task.done() and not app.running
+    assert app.train_button.description == "Train"
+    assert app.trainer.step > 0
+
+
+def test_bad_learning_rate_shows_a_message_and_the_app_recovers(app):
+    app.learning_rate.value = 0
+    assert "learning rate" in app.message.value
+    assert app.train_button.disabled
+    app.learning_rate.value = 0.1
+    assert app.message.value == "" and not app.train_button.disabled
+    asyncio.run(app.train(seconds=0.1))
+    assert app.trainer.step >= app.every
+
+
+def test_mnist_unavailable_says_so(app):
+    labels = dict((value, label) for label, value in app.dataset.options)
+    assert labels["mnist"] == "MNIST (not found)"
+    assert "EXPLORER_MNIST" in app.note.value
+    app.dataset.value = "mnist"
+    assert "EXPLORER_MNIST" in app.message.value
+    assert app.train_button.disabled
+    app.dataset.value = "digits"
+    assert app.message.value == "" and app.trainer.net.sizes[0] == 64
+
+
+def test_mnist_with_files(monkeypatch, tmp_path):
+    rng = np.random.default_rng(0)
+    for name, count in (("train", 300), ("t10k", 100)):
+        datasets.write_idx(tmp_path / f"{name}-images-idx3-ubyte", rng.integers(0, 256, (count, 28, 28)))
+        datasets.write_idx(tmp_path / f"{name}-labels-idx1-ubyte", rng.integers(0, 10, count))
+    monkeypatch.setenv("EXPLORER_MNIST", str(tmp_path))
+    app = DigitsMLPApp()
+    assert dict((v, label) for label, v in app.dataset.options)["mnist"] == "MNIST, 784 inputs"
+    app.dataset.value = "mnist"
+    assert app.message.value == ""
+    assert app.trainer.net.sizes == [784, 100, 100, 10]
+    assert app.every == 3  # a snapshot per epoch: 300 images in batches of 100
+    assert "MNIST" in app.figure.layout.title.text
+
+
+def test_claims_about_other_networks_quoted_in_the_notebook():
+    data = datasets.digits()
+    train, test = datasets.train_test_split(data, 0.25, seed=0)
+    x_train, x_test = datasets.standardize(train.X, test.X)
+    # The typo on ten hidden layers: the spread grows about 1.4 times per layer, to about 32.
+    typo = initializers.variance_scaling(4.0, "fan_in", "normal")
+    deep = Network([64] + [100] * 10 + [10], hidden="relu", output="softmax", init=typo, seed=0)
+    assert deep.forward(x_train[:100]).A[10].std() == pytest.approx(32, rel=0.05)
+    # A constant start that is not zero does move, but all the hidden units of a layer move as one.
+    net = Network([64, 100, 100, 10], hidden="relu", output="softmax", init=initializers.constant(0.05), seed=0)
+    Trainer(net, x_train, train.y, lr=0.1, batch_size=100, seed=0).run(168)
+    W1 = net.W[0][0]
+    assert np.ptp(W1, axis=0).max() == 0 and np.ptp(W1) > 0  # every row (unit) identical, and changed
