@@ -49,8 +49,11 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def playwright_instance():
+    """Per test, not per session: while sync_playwright() is active, the main thread counts
+    as running an asyncio loop, and other tests' asyncio.run() fails ("cannot be called from
+    a running event loop")."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
