@@ -1,0 +1,215 @@
+"""The three-layer demo: its controls change the figure as the engine predicts."""
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from explorer import datasets
+from explorer.apps import three_layer
+from explorer.apps.three_layer import ThreeLayerApp
+
+
+@pytest.fixture
+def app():
+    app = ThreeLayerApp()
+    app.use_ack_gate = False
+    return app
+
+
+def drawn_links(app):
+    """(layer, unit, input unit) -> (width, colour) of every link as drawn in the figure."""
+    first = app.index["links"]
+    return {key: (app.figure.data[first + n].line.width, app.figure.data[first + n].line.color)
+            for n, key in enumerate(app.links)}
+
+
+def hidden_unit_looks(app):
+    """For each hidden layer, each unit's drawn links: its incoming ones, then its outgoing ones."""
+    links, sizes = drawn_links(app), app.trainer.net.sizes
+    looks = []
+    for l in range(1, len(sizes) - 1):
+        looks.append([tuple(links[(l, j, i)] for i in range(sizes[l - 1]))
+                      + tuple(links[(l + 1, o, j)] for o in range(sizes[l + 1])) for j in range(sizes[l])])
+    return looks
+
+
+def all_units_alike(app):
+    return all(len(set(layer)) == 1 for layer in hidden_unit_looks(app))
+
+
+def cost_curve(app, k=0):
+    trace = app.figure.data[app.index["cost"] + k]
+    return np.asarray(trace.x), np.asarray(trace.y, dtype=float)
+
+
+def test_zero_init_draws_every_hidden_unit_alike_before_and_after_training(app):
+    assert app.init.value == "zero"
+    assert all_units_alike(app)
+    assert {width for width, _ in drawn_links(app).values()} == {three_layer.THINNEST}
+    asyncio.run(app.train(seconds=0.5))
+    assert app.trainer.step >= app.every
+    assert all_units_alike(app)
+    app.links_show.value = "gradients"
+    assert all_units_alike(app)
+
+
+def test_constant_init_moves_the_weights_but_keeps_the_units_alike(app):
+    app.init.value = "constant"
+    before = drawn_links(app)
+    assert all_units_alike(app)
+    for _ in range(10):
+        app.step()
+    assert app.trainer.step == 10 * app.every
+    assert drawn_links(app) != before  # the weights changed...
+    assert all_units_alike(app)  # ...in the same way for every unit of a layer
+
+
+def test_he_init_draws_the_hidden_units_differently(app):
+    app.init.value = "he"
+    looks = hidden_unit_looks(app)
+    assert all(len(set(layer)) == len(layer) for layer in looks)  # no two units alike
+    widths = [width for width, _ in drawn_links(app).values()]
+    assert max(widths) == three_layer.THICKEST and min(widths) < 2
+    colors = {color for _, color in drawn_links(app).values()}
+    assert colors == {three_layer.POSITIVE, three_layer.NEGATIVE}
+    hover = app.figure.data[app.index["link_hover"]].hovertext
+    w = app.snapshot.weights[0][0, 0, 0]
+    assert hover[0].endswith(f"w = {w:+.4g}")
+
+
+def test_gradient_toggle_draws_the_gradients(app):
+    app.init.value = "he"
+    weights = drawn_links(app)
+    app.links_show.value = "gradients"
+    assert drawn_links(app) != weights
+    hover = app.figure.data[app.index["link_hover"]].hovertext
+    assert hover[0].startswith("dCost/dw") and hover[0].endswith(f"{app.snapshot.weight_grads[0][0, 0, 0]:+.4g}")
+    assert "dCost/dw" in app.figure.layout.annotations[-1].text
+
+
+def test_dataset_dropdown_changes_the_scatter(app):
+    points = app.figure.data[app.index["boundary"] + 1]
+    circles = np.asarray(points.x).copy()
+    app.dataset.value = "moons"
+    points = app.figure.data[app.index["boundary"] + 1]
+    moons = datasets.toy("moons", 300, 0.1, seed=0)
+    assert not np.allclose(points.x, circles)
+    assert np.asarray(points.x) == pytest.approx(moons.X[:, 0], abs=1e-3)
+    assert list(points.marker.color) == list(moons.y)
+    app.points.value = 500
+    assert len(app.figure.data[app.index["boundary"] + 1].x) == 500
+
+
+def test_compare_mode_trains_four_stacked_models_with_four_growing_curves(app):
+    figure = app.figure
+    app.mode.value = "compare"
+    assert app.figure is figure  # the same widget, new traces
+    net = app.trainer.net
+    assert net.K == 4 and app.snapshot.cost.shape == (4,)
+    assert [repr(i) for i in net.inits] == [
+        "zeros()",
+        "variance_scaling(scale=0.01, mode='fan_in', distribution='normal')",
+        "variance_scaling(scale=1.0, mode='fan_in', distribution='normal')",
+        "variance_scaling(scale=100.0, mode='fan_in', distribution='normal')",
+    ]
+    names = [app.figure.data[app.index["cost"] + k].name for k in range(4)]
+    assert names == [label for label, _, _ in three_layer.CLASSIC.values()]
+    assert len([t for t in app.figure.data if t.type == "heatmap"]) == 4
+    assert app.init.disabled and app.drawn.layout.display is None
+
+    app.stop_at = 300  # the live loop, run to a fixed step so that the test does not depend on the machine's speed
+    asyncio.run(app.train())
+    assert app.trainer.step == 300
+    for k in range(4):
+        x, y = cost_curve(app, k)
+        assert len(x) == 31 and x[-1] == 300
+        assert y[-1] == pytest.approx(app.snapshot.cost[k])
+    assert cost_curve(app, 0)[1] == pytest.approx(np.log(2))  # zero: the output stays 0.5 everywhere
+    assert cost_curve(app, 2)[1][-1] < cost_curve(app, 1)[1][-1]  # appropriate beats too small
+
+    zero_links = drawn_links(app)
+    app.drawn.value = "appropriate"
+    assert drawn_links(app) != zero_links
+    assert "appropriate" in app.figure.layout.annotations[-1].text
+
+    app.mode.value = "single"
+    assert app.trainer.net.K == 1 and len([t for t in app.figure.data if t.type == "heatmap"]) == 1
+    assert app.drawn.layout.display == "none"
+
+
+def test_classic_architecture_sets_its_learning_rate_and_run_length(app):
+    app.architecture.value = "2-10-5-1 (classic)"
+    assert app.trainer.net.sizes == [2, 10, 5, 1]
+    assert app.learning_rate.value == pytest.approx(0.01)
+    assert app.run_steps == 15_000 and app.progress.max == 15_000
+    assert len(app.links) == 2 * 10 + 10 * 5 + 5
+    assert app.trainer.lr[0, 0] == pytest.approx(0.01)
+    app.architecture.value = "2-6-3-1"
+    assert app.learning_rate.value == pytest.approx(0.1) and app.run_steps == 5_000
+    assert len(app.links) == 2 * 6 + 6 * 3 + 3
+
+
+def test_free_scale_slider_is_used_only_by_the_free_scale(app):
+    assert app.scale.disabled
+    app.init.value = "scale"
+    assert not app.scale.disabled
+    app.scale.value = 100.0
+    assert app.snapshot.cost[0] == pytest.approx(8.13, abs=0.01)  # the same draw as "too large"
+    assert "v = 1e+02" in app.figure.layout.annotations[1].text
+
+
+def test_bad_seed_shows_a_message_and_the_app_recovers(app):
+    app.seed.value = -1
+    assert "seed" in app.message.value and "explorer-error" in app.message.value
+    assert app.train_button.disabled
+    app.seed.value = 4
+    assert app.message.value == ""
+    assert not app.train_button.disabled
+    app.step()
+    assert app.trainer.step == app.every
+    # The learning rate is a log slider: values out of its range are clamped, never passed on.
+    app.learning_rate.value = 0
+    assert app.learning_rate.value == pytest.approx(1e-4) and app.message.value == ""
+
+
+def test_train_then_pause_ends_the_task(app):
+    async def click_train_then_pause():
+        app.train_button.click()
+        task = app.task
+        assert app.running and app.train_button.description == "Pause"
+        await asyncio.sleep(0.3)
+        app.train_button.click()
+        await asyncio.sleep(0.05)
+        return task
+
+    task = asyncio.run(click_train_then_pause())
+    assert task.done() and not app.running
+    assert app.train_button.description == "Train"
+    assert app.trainer.step > 0
+
+
+def test_a_diverging_model_is_marked_and_its_curve_ends_without_nan(app):
+    # A free scale of 10,000 on this data set: the first update overshoots and the cost passes a million.
+    app.dataset.value = "gaussians"
+    app.seed.value = 2
+    app.init.value = "scale"
+    app.scale.value = 1e4
+    asyncio.run(app.train(seconds=3))
+    assert app.finished and not app.running and app.train_button.disabled
+    assert app.snapshot.diverged_at[0] == 2
+    assert "DIVERGED at step 2" in app.status.value
+    x, y = cost_curve(app)
+    assert len(y) >= 1 and np.isfinite(y).all()  # the curve stops at the divergence: no NaN, no None
+    cross = app.figure.data[app.index["diverged"]]
+    assert list(cross.x) == [2] and cross.text == ("diverged",)
+    assert np.isfinite(np.asarray(app.figure.data[app.index["boundary"]].z, dtype=float)).all()
+
+
+def test_redraw_payload_stays_small(app):
+    app.mode.value = "compare"
+    asyncio.run(app.train(seconds=0.3))
+    import json
+
+    size = len(json.dumps(app.figure.to_plotly_json(), default=lambda a: np.asarray(a).tolist()))
+    assert size < 200_000
