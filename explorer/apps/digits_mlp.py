@@ -185,7 +185,7 @@ class DigitsMLPApp(LiveApp):
 
     def start_run(self) -> None:
         # One row per snapshot: epoch, then K values each of train/test accuracy, train/test cost, std per layer.
-        self.history = History(1 + 6 * len(self.keys), max_points=400)
+        self.history = History(1 + 6 * len(self.keys), max_points=160)
 
     def record(self, snap: Snapshot) -> None:
         train_cost, train_accuracy = snap.evaluation["train"]
@@ -230,9 +230,10 @@ class DigitsMLPApp(LiveApp):
         for col in (1, 2, 3):
             fig.update_xaxes(title_text="epoch", row=1, col=col)
         fig.update_yaxes(title_text="accuracy", tickformat=".0%", range=[0, 1.02], row=1, col=1)
-        fig.update_yaxes(title_text="cost (cross-entropy, log scale)", type="log", row=1, col=2)
+        fig.update_yaxes(title_text="cost (cross-entropy, log scale)", type="log", row=1, col=2,
+                         tickvals=[0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50])
         fig.update_yaxes(title_text=f"std of hidden outputs (log; 0 drawn at {STD_FLOOR:g})", type="log",
-                         exponentformat="power", row=1, col=3)
+                         dtick=1, exponentformat="power", row=1, col=3)
         fig.update_layout(
             height=470, width=None, autosize=True, margin=dict(l=60, r=20, t=80, b=40),
             legend=dict(orientation="h", x=0, y=-0.18, yanchor="top"),
@@ -242,7 +243,7 @@ class DigitsMLPApp(LiveApp):
 
     def redraw(self) -> None:
         fig, history = self.figure, self.history
-        values = history.y
+        values = history.y.astype(np.float32)  # half the bytes per redraw, and plenty for a plot
         epochs = values[:, 0]
         K = len(self.keys)
         blocks = [values[:, 1 + K * b : 1 + K * (b + 1)] for b in range(6)]  # acc train, acc test, cost ..., std ...
@@ -257,7 +258,7 @@ class DigitsMLPApp(LiveApp):
                 for i, (trace, block) in enumerate(zip(traces, blocks, strict=True)):
                     y = block[:, k]
                     if i >= 4:  # the spreads: 0 has no place on a log axis
-                        y = np.where(y > 0, y, STD_FLOOR)
+                        y = np.where(y > 0, y, np.float32(STD_FLOOR))
                     trace.update(x=epochs, y=y, visible=True)
             sizes = "-".join(map(str, self.trainer.net.sizes))
             data = "MNIST" if self.dataset.value == "mnist" else "8x8 digits"
