@@ -195,6 +195,7 @@ def test_a_diverging_model_is_marked_and_its_curve_ends_without_nan(app):
     app.seed.value = 2
     app.init.value = "scale"
     app.scale.value = 1e4
+    assert app.snapshot.cost[0] == pytest.approx(119_000, rel=0.01)
     asyncio.run(app.train(seconds=3))
     assert app.finished and not app.running and app.train_button.disabled
     assert app.snapshot.diverged_at[0] == 2
@@ -204,6 +205,22 @@ def test_a_diverging_model_is_marked_and_its_curve_ends_without_nan(app):
     cross = app.figure.data[app.index["diverged"]]
     assert list(cross.x) == [2] and cross.text == ("diverged",)
     assert np.isfinite(np.asarray(app.figure.data[app.index["boundary"]].z, dtype=float)).all()
+
+
+def test_numbers_quoted_in_the_notebook(app):
+    app.mode.value = "compare"
+    grads = app.snapshot.weight_grads
+    for g in grads:  # too small vs appropriate: gradients about a hundred times smaller at the start
+        assert 70 < np.abs(g[2]).max() / np.abs(g[1]).max() < 130
+    assert app.snapshot.cost[3] == pytest.approx(8.13, abs=0.01)
+    app.pull(45)
+    app.draw()
+    first_below = []
+    for k in range(4):
+        x, y = cost_curve(app, k)
+        first_below.append(int(x[np.argmax(y < 0.5)]) if (y < 0.5).any() else None)
+    assert first_below == [None, None, 440, None]  # too large at 1,420, too small at 3,770: not yet
+    assert not app.snapshot.diverged.any()
 
 
 def test_redraw_payload_stays_small(app):
