@@ -24,7 +24,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from explorer import __version__
-from explorer.network import Backward, Forward, Network
+from explorer.network import Backward, Forward, Network, loss_and_grad
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 TRAINING, DIVERGED = "training", "diverged"
@@ -313,7 +313,7 @@ class Trainer:
                 snap.probe = net.predict(self.probe)
             for name, (x, y) in self.evaluate.items():
                 out = net.forward(x)
-                ev_cost = net.cost(x, y).astype(np.float64)
+                ev_cost = loss_and_grad(net.output, out.Z[-1], y)[0].astype(np.float64)
                 ev_acc = net.accuracy(out.output, y).astype(np.float64)
                 ev_cost[frozen], ev_acc[frozen] = np.nan, np.nan
                 snap.evaluation[name] = (ev_cost, ev_acc)
