@@ -15,7 +15,6 @@ the lesson), so numpy's warnings are silenced inside a step and the finiteness c
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -179,6 +178,8 @@ class Trainer:
         if blas_threads is not None and not _is_count(blas_threads, minimum=1):
             raise ValueError(f"blas_threads={blas_threads!r} must be None or a positive integer")
         self.blas_threads = blas_threads
+        # Looks up the BLAS libraries loaded now (about 2 ms); a library loaded later is left alone.
+        self.blas = ThreadpoolController() if blas_threads is not None else None
         self.step = 0
         self.diverged_at = np.full(net.K, -1)
         self.order = self.rng.permutation(self.m) if self.batch_size else np.arange(self.m)
@@ -229,7 +230,7 @@ class Trainer:
         """
         if self.blas_threads is None:
             return contextlib.nullcontext()
-        return _blas_controller().limit(limits=self.blas_threads, user_api="blas")
+        return self.blas.limit(limits=self.blas_threads, user_api="blas")
 
     def run(self, steps: int) -> np.ndarray:
         """Train `steps` updates with no snapshots; return the cost of each model at the last step."""
@@ -417,11 +418,6 @@ def histogram_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     inside = (index >= 0) & (index < bins)
     index += bins * np.arange(K)[:, None]
     return np.bincount(index[inside], minlength=K * bins).reshape(K, bins)
-
-
-@functools.cache
-def _blas_controller() -> ThreadpoolController:
-    return ThreadpoolController()
 
 
 def _is_count(value, minimum: int) -> bool:
