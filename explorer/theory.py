@@ -1,0 +1,148 @@
+"""Predictions to hold measurements against: how the variance of signals and gradients travels
+through a deep network at initialization (Glorot & Bengio 2010; He et al. 2015).
+
+    propagate_variance   the layer-by-layer rule, forward and backward, for any widths and weight variances
+    weight_variances     the Var(W^[l]) an initializer promises for given widths
+    measure_variances    the same quantities measured on random networks drawn by the engine
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+# ---------------------------------------------------------------------------------------------
+# Variance propagation.
+#
+# With zero-mean weights drawn independently of everything else, unit k of layer l adds up n^[l-1]
+# independent terms w_kj a_j, so
+#
+#     Var(z^[l]) = n^[l-1] Var(W^[l]) E[(a^[l-1])^2] + Var(b^[l])
+#
+# and going backward, dA^[l-1] = W^[l]^T dZ^[l] adds up n^[l] terms:
+#
+#     Var(dA^[l-1]) = n^[l] Var(W^[l]) Var(dZ^[l]),     dZ^[l] = dA^[l] * g'(z^[l]).
+#
+# What the activation does to the second moment, for a zero-mean Gaussian z of variance q:
+#   linear: E[a^2] = q and E[g'^2] = 1, exactly;
+#   tanh:   the same in its linear regime (small q: tanh z ~ z), an approximation that fails as q grows;
+#   relu:   E[a^2] = q / 2 and E[g'^2] = 1 / 2, exactly: half the units are off. He's factor 2 undoes this.
+
+ACTIVATION_FACTORS = {  # name: (E[g(z)^2] / q, E[g'(z)^2]) for z ~ N(0, q)
+    "linear": (1.0, 1.0),
+    "tanh": (1.0, 1.0),
+    "relu": (0.5, 0.5),
+}
+
+
+@dataclass
+class VariancePrediction:
+    """Predicted per-layer statistics, index l-1 for layer l = 1..L.
+
+    z_var: Var(z^[l]).  a_second: E[(a^[l])^2].  a_var: Var(a^[l]) (ReLU outputs have a positive mean).
+    grad_var: Var(dA^[l]) relative to Var(dA^[L]) = output_grad_variance.
+    """
+
+    z_var: np.ndarray
+    a_second: np.ndarray
+    a_var: np.ndarray
+    grad_var: np.ndarray
+
+
+def weight_variances(init, sizes: Sequence[int]) -> np.ndarray:
+    """Var(W^[l]) of each layer that `init` promises for the widths `sizes` = [n^[0], ..., n^[L]]."""
+    values = [init.variance((n_out, n_in)) for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False)]
+    if any(v is None for v in values):
+        raise ValueError(f"init={init!r} is not random; its variance is not defined")
+    return np.array(values, dtype=np.float64)
+
+
+def propagate_variance(
+    sizes: Sequence[int],
+    weight_var: Sequence[float] | float,
+    activation: str = "linear",
+    input_second_moment: float = 1.0,
+    bias_var: float = 0.0,
+    output_grad_variance: float = 1.0,
+) -> VariancePrediction:
+    """Predict Var(z^[l]), E[(a^[l])^2] forward and Var(dA^[l]) backward through every layer.
+
+    Every layer, the last included, applies `activation` (linear, tanh in its linear regime, or relu).
+    """
+    if activation not in ACTIVATION_FACTORS:
+        raise ValueError(f"activation={activation!r} has no variance rule; valid: {', '.join(ACTIVATION_FACTORS)}")
+    n = np.asarray(sizes, dtype=np.float64)
+    L = len(n) - 1
+    v = np.broadcast_to(np.asarray(weight_var, dtype=np.float64), (L,))
+    forward_factor, backward_factor = ACTIVATION_FACTORS[activation]
+    z_var, a_second = np.zeros(L), np.zeros(L)
+    previous = input_second_moment
+    for l in range(1, L + 1):
+        z_var[l - 1] = n[l - 1] * v[l - 1] * previous + bias_var
+        a_second[l - 1] = forward_factor * z_var[l - 1]
+        previous = a_second[l - 1]
+    a_var = a_second - (z_var / (2 * np.pi) if activation == "relu" else 0.0)  # E[relu(z)] = sqrt(q / 2 pi)
+    grad_var = np.zeros(L)
+    grad_var[L - 1] = output_grad_variance
+    for l in range(L, 1, -1):
+        grad_var[l - 2] = n[l] * v[l - 1] * backward_factor * grad_var[l - 1]
+    return VariancePrediction(z_var, a_second, a_var, grad_var)
+
+
+@dataclass
+class VarianceMeasurement:
+    """Measured per-layer statistics of real networks, averaged over a stack of independent draws.
+
+    Same fields as VariancePrediction; `models` independent networks, `examples` inputs each.
+    """
+
+    z_var: np.ndarray
+    a_second: np.ndarray
+    a_var: np.ndarray
+    grad_var: np.ndarray
+    models: int
+    examples: int
+
+
+def measure_variances(
+    sizes: Sequence[int],
+    init,
+    activation: str = "linear",
+    examples: int = 256,
+    models: int = 4,
+    seed: int = 0,
+    input_std: float = 1.0,
+) -> VarianceMeasurement:
+    """Draw `models` networks with `init`, push Gaussian inputs through them and a gradient back.
+
+    Every layer, the last included, applies `activation`, as `propagate_variance` assumes. The backward
+    pass starts from an output gradient drawn independently of the network (standard normal), which is
+    what the backward rule assumes; a gradient computed from the network's own output is correlated with
+    its weights, and in the top layers of a deep linear network that doubles the measured variance.
+    """
+    from explorer.network import Network, activate, activation_derivative
+
+    rng = np.random.default_rng([seed, 1])  # inputs from a stream of their own, apart from the weights'
+    net = Network(list(sizes), hidden="linear", output="linear", init=init, seed=[seed + k for k in range(models)])
+    X = input_std * rng.standard_normal((examples, sizes[0]))
+    L = len(sizes) - 1
+    z_var, a_second, a_var, grad_var = (np.zeros(L) for _ in range(4))
+    with np.errstate(all="ignore"), ThreadpoolController().limit(limits=1, user_api="blas"):
+        a = X
+        zs, acts = [], []
+        for l in range(L):
+            z = a @ net.W[l].transpose(0, 2, 1)
+            a = activate(activation, z)
+            zs.append(z)
+            acts.append(a)
+            z_var[l], a_second[l], a_var[l] = z.var(), np.mean(a * a), a.var()
+        da = rng.standard_normal(acts[-1].shape)
+        grad_var[L - 1] = da.var()
+        for l in range(L - 1, 0, -1):
+            dz = da * activation_derivative(activation, zs[l], acts[l])
+            da = dz @ net.W[l]
+            grad_var[l - 1] = da.var()
+    return VarianceMeasurement(z_var, a_second, a_var, grad_var, models, examples)
