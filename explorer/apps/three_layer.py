@@ -79,7 +79,8 @@ class ThreeLayerApp(LiveApp):
     def __init__(self) -> None:
         super().__init__()
         self.layout_key: tuple | None = None  # (compare, architecture) the traces are built for
-        self.links: list[tuple[int, int, int]] = []  # (layer l, unit j of l, unit i of l-1) of each link trace
+        self.links: list[tuple[int, int, int]] = []  # (layer l, unit j of l, unit i of l-1) of each link line
+        self.link_lines: list[dict] = []  # where each link is drawn: a layout shape without its style
         self.index: dict[str, int] = {}  # first trace of each kind
         self.costs: History | None = None
         self.shown: list[Snapshot | None] = []  # per model: the latest snapshot whose values are all finite
@@ -244,12 +245,10 @@ class ThreeLayerApp(LiveApp):
 
         sizes = ARCHITECTURES[self.architecture.value][0]
         net_x, net_y = "x" + NETWORK_AXIS, "y" + NETWORK_AXIS
+        # The links are layout shapes, not traces: the browser redraws 75 lines far faster that way.
         self.links = [(l, j, i) for l in range(1, len(sizes)) for j in range(sizes[l]) for i in range(sizes[l - 1])]
-        self.index["links"] = len(traces)
-        for l, j, i in self.links:
-            traces.append(go.Scatter(x=[l - 1, l], y=[unit_y(sizes, l - 1, i), unit_y(sizes, l, j)], mode="lines",
-                                     line=dict(width=THINNEST, color=ZERO), showlegend=False, hoverinfo="skip",
-                                     xaxis=net_x, yaxis=net_y))
+        self.link_lines = [dict(type="line", xref=net_x, yref=net_y, layer="below", x0=l - 1, x1=l,
+                                y0=unit_y(sizes, l - 1, i), y1=unit_y(sizes, l, j)) for l, j, i in self.links]
         self.index["link_hover"] = len(traces)
         hover_x = [l - 1 + HOVER_AT for l, _, _ in self.links]
         hover_y = [(1 - HOVER_AT) * unit_y(sizes, l - 1, i) + HOVER_AT * unit_y(sizes, l, j) for l, j, i in self.links]
@@ -272,6 +271,7 @@ class ThreeLayerApp(LiveApp):
         fig.data = []
         fig.add_traces(traces)
         with fig.batch_update():
+            fig.layout.shapes = [dict(line, line=dict(width=THINNEST, color=ZERO)) for line in self.link_lines]
             self.arrange(len(labels), sizes)
 
     def arrange(self, panels: int, sizes: list[int]) -> None:
@@ -340,6 +340,9 @@ class ThreeLayerApp(LiveApp):
                 name = self.model_labels()[k].split(" (")[0] + " " if self.compare else ""
                 crosses[2].append(f"{name}diverged")
         fig.data[self.index["diverged"]].update(x=crosses[0], y=crosses[1], text=crosses[2])
+        shown = values[np.isfinite(values) & (values > 0)]
+        if len(shown):
+            fig.layout.yaxis.range = log_range(shown.min(), shown.max())
 
     def draw_boundaries(self) -> None:
         """P(class 1) on the grid for each model, as it was at its latest finite snapshot."""
@@ -368,9 +371,8 @@ class ThreeLayerApp(LiveApp):
         matrices = snap.weight_grads if gradients else snap.weights
         values = np.array([matrices[l - 1][k, j, i] for l, j, i in self.links])
         widths, colors = link_styles(values)
-        first = self.index["links"]
-        for n in range(len(self.links)):
-            fig.data[first + n].line.update(width=widths[n], color=colors[n])
+        fig.layout.shapes = [dict(line, line=dict(width=width, color=color))
+                             for line, width, color in zip(self.link_lines, widths, colors, strict=True)]
         fig.data[self.index["link_hover"]].hovertext = [
             f"{what}: layer {l - 1} unit {i + 1} → layer {l} unit {j + 1}<br>{what} = {v:+.4g}"
             for (l, j, i), v in zip(self.links, values, strict=True)
@@ -389,6 +391,20 @@ class ThreeLayerApp(LiveApp):
 def unit_y(sizes: list[int], l: int, j: int) -> float:
     """Height of unit j of layer l in the network drawing: each layer centred, first unit on top."""
     return (sizes[l] - 1) / 2 - j
+
+
+def log_range(low: float, high: float, min_decades: float = 1.0) -> list[float]:
+    """A log-axis range (in powers of ten) around [low, high], at least `min_decades` tall.
+
+    Plotly's own autorange would zoom a flat curve (the zero start's cost stays at 0.693...) to a sliver
+    of 1e-16 and draw rounding noise as a cliff.
+    """
+    bottom, top = np.log10(low), np.log10(high)
+    if top - bottom < min_decades:
+        middle = (top + bottom) / 2
+        bottom, top = middle - min_decades / 2, middle + min_decades / 2
+    pad = 0.05 * (top - bottom)
+    return [round(bottom - pad, 3), round(top + pad, 3)]
 
 
 def link_styles(values: np.ndarray) -> tuple[list[float], list[str]]:
