@@ -340,7 +340,7 @@ class ThreeLayerApp(LiveApp):
                 name = self.model_labels()[k].split(" (")[0] + " " if self.compare else ""
                 crosses[2].append(f"{name}diverged")
         fig.data[self.index["diverged"]].update(x=crosses[0], y=crosses[1], text=crosses[2])
-        shown = values[np.isfinite(values) & (values > 0)]
+        shown = np.concatenate([values[np.isfinite(values) & (values > 0)], crosses[1]])
         if len(shown):
             fig.layout.yaxis.range = log_range(shown.min(), shown.max())
 
