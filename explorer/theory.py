@@ -146,3 +146,77 @@ def measure_variances(
             da = dz @ net.W[l]
             grad_var[l - 1] = da.var()
     return VarianceMeasurement(z_var, a_second, a_var, grad_var, models, examples)
+
+
+# ---------------------------------------------------------------------------------------------
+# A deep linear network started at W = gain * I: exploding and vanishing signals, exactly.
+#
+# Take L layers whose weights are all W^[l] = g I (the last one g times the identity cut to its
+# shape), zero biases and linear hidden activations. Then, for every example x,
+#
+#     a^[l]  = g^l x                                    forward, l = 1..L-1
+#     dA^[l] = g^(L-l) dA,  dA = dZ^[L] (1, 0, ..., 0)   backward: W^[l+1..L] transposed, l = 1..L-1
+#     dW^[l] = dZ^[l]^T a^[l-1] = g^(l-1) g^(L-l) (dA^T x) = g^(L-1) (dA^T x)
+#
+# so the activations grow (g > 1) or shrink (g < 1) layer after layer, the back-propagated gradient
+# does the same in the other direction, growing toward the input when g > 1, and the weight gradient
+# is the same matrix in every layer: what it gains from the backward pass it loses in the forward
+# pass. Its size does depend on g, as g^(L-1), for every layer at once.
+#
+# Random weights with n Var(W) = g^2 multiply the mean square of a signal by g^2 per layer on
+# average (the variance rule above); for them the same scales are what to expect, not exact.
+
+
+def rms(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """Root mean square of values from their mean and (population) standard deviation.
+
+    Exact algebra: mean(a^2) = mean(a)^2 + std(a)^2. Turns a snapshot's a_mean and a_std into the
+    typical size of a layer's activations, whatever their sign.
+    """
+    mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    return np.sqrt(mean * mean + std * std)
+
+
+def layer_gain(fan_in: int, weight_var: float) -> float:
+    """sqrt(n Var(W)): the factor by which a layer of random weights multiplies the rms of its input,
+    on average (linear activation, zero bias). Xavier and LeCun on square layers give 1."""
+    return float(np.sqrt(fan_in * weight_var))
+
+
+@dataclass
+class ChainScales:
+    """How big each layer's signals are, relative to one another, when every layer multiplies by `gain`.
+
+    activations[l-1]: a^[l] for l = 1..L-1, grows as gain^l.
+    backprop[l-1]: dA^[l] for l = 1..L-1, grows as gain^(L-l) (toward the input when gain > 1).
+    weight_grads[l-1]: dW^[l] for l = 1..L, gain^(L-1): the same for every layer.
+    """
+
+    activations: np.ndarray
+    backprop: np.ndarray
+    weight_grads: np.ndarray
+
+
+def chain_scales(gain: float, L: int) -> ChainScales:
+    """Scales of a^[l], dA^[l] and dW^[l] in an L-layer linear network whose every layer multiplies by `gain`.
+
+    Exact, up to one factor per quantity, for W^[l] = gain * I with zero biases (see the note above).
+    """
+    if not (isinstance(L, (int, np.integer)) and L >= 2):
+        raise ValueError(f"L={L!r} must be an integer >= 2: the chain needs a hidden layer")
+    l = np.arange(1, L, dtype=np.float64)
+    return ChainScales(
+        activations=gain**l,
+        backprop=gain ** (L - l),
+        weight_grads=np.full(L, float(gain) ** (L - 1)),
+    )
+
+
+def matched(prediction: np.ndarray, measured: np.ndarray, at: int) -> np.ndarray:
+    """The prediction scaled to equal the measurement at index `at`: the shape of the prediction, set to
+    the measured height at one layer. All NaN if that measurement is not a positive finite number."""
+    prediction, measured = np.asarray(prediction, dtype=np.float64), np.asarray(measured, dtype=np.float64)
+    reference = measured[at]
+    if not (np.isfinite(reference) and reference > 0 and np.isfinite(prediction[at]) and prediction[at] > 0):
+        return np.full(prediction.shape, np.nan)
+    return prediction * (reference / prediction[at])
