@@ -192,7 +192,8 @@ class Trainer:
         return self.diverged_at < 0
 
     def snapshots(self, every: int = 100, steps: int | None = None) -> Iterator[Snapshot]:
-        """Train, yielding a snapshot at the current step and then every `every` steps.
+        """Train, yielding a snapshot at the current step, then every `every` steps and at any step
+        where a model diverges.
 
         `steps` bounds how many updates this call makes (None: until every model has diverged).
         The last snapshot is at the step training stopped. Stop early by no longer pulling.
@@ -212,8 +213,8 @@ class Trainer:
                     last = (end is not None and self.step >= end) or not self.active.any()
                     batch = self.next_batch()
                     fwd, bwd = self.forward_backward(batch)
-                    if first or last or self.step % every == 0:
-                        break
+                    if first or last or self.step % every == 0 or (self.diverged_at == self.step).any():
+                        break  # a snapshot is due, or a model just diverged: show the cost that crossed the line
                     self.update(bwd)
                 snap = self.snapshot(batch, fwd, bwd)
             yield snap

@@ -178,22 +178,6 @@ def test_changing_the_learning_rate_resets(app):
     assert "learning rate 0.3" in app.figure.layout.title.text
 
 
-def test_train_then_pause_ends_the_task(app):
-    async def click_train_then_pause():
-        app.train_button.click()
-        task = app.task
-        assert app.running and app.train_button.description == "Pause"
-        await asyncio.sleep(0.3)
-        app.train_button.click()
-        await asyncio.sleep(0.05)
-        return task
-
-    task = asyncio.run(click_train_then_pause())
-    assert task.done() and not app.running
-    assert app.train_button.description == "Train"
-    assert app.trainer.step > 0
-
-
 def test_bad_learning_rate_shows_a_message_and_the_app_recovers(app):
     app.learning_rate.value = 0
     assert "learning rate" in app.message.value

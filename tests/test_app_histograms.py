@@ -77,22 +77,6 @@ def test_training_grows_cost_curve_and_changes_batch_mosaic(app):
     assert f"step {app.trainer.step:,}" in app.status.value
 
 
-def test_train_then_pause_ends_the_task(app):
-    async def click_train_then_pause():
-        app.train_button.click()
-        task = app.task
-        assert app.running and app.train_button.description == "Pause"
-        await asyncio.sleep(0.3)
-        app.train_button.click()
-        await asyncio.sleep(0.05)
-        return task
-
-    task = asyncio.run(click_train_then_pause())
-    assert task.done() and not app.running
-    assert app.train_button.description == "Train"
-    assert app.trainer.step > 0
-
-
 def test_activation_changes_histogram_x_range(app):
     assert app.figure.layout.xaxis.range == pytest.approx((-1.225, 1.225))
     app.activation.value = "relu"

@@ -175,22 +175,6 @@ def test_bad_seed_shows_a_message_and_the_app_recovers(app):
     assert app.learning_rate.value == pytest.approx(1e-4) and app.message.value == ""
 
 
-def test_train_then_pause_ends_the_task(app):
-    async def click_train_then_pause():
-        app.train_button.click()
-        task = app.task
-        assert app.running and app.train_button.description == "Pause"
-        await asyncio.sleep(0.3)
-        app.train_button.click()
-        await asyncio.sleep(0.05)
-        return task
-
-    task = asyncio.run(click_train_then_pause())
-    assert task.done() and not app.running
-    assert app.train_button.description == "Train"
-    assert app.trainer.step > 0
-
-
 def test_a_diverging_model_is_marked_and_its_curve_ends_without_nan(app):
     # A free scale of 10,000 on this data set: the first update overshoots and the cost passes a million.
     app.dataset.value = "gaussians"

@@ -27,7 +27,7 @@ from explorer.training import Snapshot, Trainer
 
 
 class LiveApp:
-    """Train / Pause, Step and Reset buttons, a progress bar and a status line around one figure."""
+    """Train, Pause, Step and Reset buttons, a progress bar and a status line around one figure."""
 
     every: int = 10  # steps between snapshots
     run_steps: int = 5_000  # a press of Train runs at most this many steps, then pauses
@@ -48,19 +48,24 @@ class LiveApp:
         self.redraws = 0
         self.use_ack_gate = True
 
+        # Train and Pause are two buttons, not one that toggles: a click on a label the browser has not yet
+        # updated (Pause, just after a run ended by itself) would otherwise start the run it meant to stop.
         self.train_button = widgets.Button(description="Train", icon="play", button_style="success",
-                                           tooltip="Train the network; press again to pause")
+                                           tooltip="Train the network in the background")
+        self.pause_button = widgets.Button(description="Pause", icon="pause", button_style="warning",
+                                           tooltip="Pause training; Train goes on from here")
         self.step_button = widgets.Button(description="Step", icon="step-forward",
                                           tooltip=f"Train {self.every} steps and stop")
         self.reset_button = widgets.Button(description="Reset", icon="refresh",
                                            tooltip="Start again from the initial weights")
-        for button in (self.train_button, self.step_button, self.reset_button):
+        for button in (self.train_button, self.pause_button, self.step_button, self.reset_button):
             button.layout = widgets.Layout(width="auto", min_width="90px")
         self.progress = widgets.IntProgress(value=0, min=0, max=self.run_steps, description="",
                                             layout=widgets.Layout(width="220px"))
         self.status = widgets.HTML(value="")
         self.message = widgets.HTML(value="")  # bad input and errors, shown next to the controls
-        self.train_button.on_click(lambda _: self.toggle())
+        self.train_button.on_click(lambda _: self.start())
+        self.pause_button.on_click(lambda _: self.stop())
         self.step_button.on_click(lambda _: self.step())
         self.reset_button.on_click(lambda _: self.reset())
 
@@ -105,13 +110,6 @@ class LiveApp:
         self.refresh_buttons()
         self.draw()
 
-    def toggle(self) -> None:
-        """Train if paused, pause if training."""
-        if self.running:
-            self.stop()
-        else:
-            self.start()
-
     def start(self) -> None:
         """Start training in the background on the running event loop (one loop at most)."""
         if self.running or self.snapshots is None or self.finished:
@@ -135,6 +133,7 @@ class LiveApp:
         if self.snapshots is not None and not self.finished:
             self.guarded(lambda: self.pull(1))
             self.draw()
+        self.refresh_buttons()
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -213,14 +212,12 @@ class LiveApp:
 
     def refresh_buttons(self) -> None:
         ready = self.snapshots is not None and not self.finished
-        self.train_button.description = "Pause" if self.running else "Train"
-        self.train_button.icon = "pause" if self.running else "play"
-        self.train_button.button_style = "warning" if self.running else "success"
-        self.train_button.disabled = not ready
+        self.train_button.disabled = self.running or not ready
+        self.pause_button.disabled = not self.running
         self.step_button.disabled = not ready
 
     def buttons(self) -> widgets.Box:
         return widgets.HBox(
-            [self.train_button, self.step_button, self.reset_button, self.progress],
+            [self.train_button, self.pause_button, self.step_button, self.reset_button, self.progress],
             layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
