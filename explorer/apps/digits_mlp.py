@@ -137,11 +137,7 @@ class DigitsMLPApp(LiveApp):
         self.step_button.tooltip = "Train half an epoch (an epoch on MNIST) and stop"
         self.note = widgets.HTML()
 
-        # Draw the first state into a plain Figure, then make the FigureWidget: the widget carries its traces
-        # to the browser as they are when it is created (Voila runs the whole notebook before showing it).
-        self.figure = self.build_figure()
-        self.reset()
-        self.figure = go.FigureWidget(self.figure)
+        self.open_figure(self.build_figure())
         row = widgets.Layout(flex_flow="row wrap", align_items="center")
         self.widget = widgets.VBox([
             widgets.HBox([self.dataset, self.learning_rate, self.typo], layout=row),

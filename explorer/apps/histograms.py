@@ -196,12 +196,7 @@ class HistogramsApp(LiveApp):
         else:
             self.mnist_note = "MNIST not found: set EXPLORER_MNIST to its folder or .npz file, or put it in data/mnist."
         self.note = widgets.HTML()
-        # Draw the first state into a plain Figure, and only then make the FigureWidget: the widget carries
-        # its traces to the browser as they are when it is created. Traces added or changed after that,
-        # before a page shows the widget (Voila runs the whole notebook first), would never arrive.
-        self.figure = self.build_figure()
-        self.reset()
-        self.figure = go.FigureWidget(self.figure)
+        self.open_figure(self.build_figure())
         row = widgets.Layout(flex_flow="row wrap", align_items="center")
         self.widget = widgets.VBox([
             widgets.HBox([self.dataset, self.init, self.scale, self.activation, self.learning_rate], layout=row),

@@ -22,6 +22,7 @@ import html
 import time
 
 import ipywidgets as widgets
+import plotly.graph_objects as go
 
 from explorer.training import Snapshot, Trainer
 
@@ -86,6 +87,17 @@ class LiveApp:
     def describe(self, snap: Snapshot) -> str:
         """One line of status under the figure; plain text."""
         return f"step {snap.step:,}"
+
+    def open_figure(self, figure: go.Figure) -> None:
+        """Draw the first state of a new run into `figure`, then make it the app's FigureWidget.
+
+        A FigureWidget carries its traces to the page as they are when it is made; Voila runs the whole
+        notebook before the page connects, and changes made in between would never arrive. Drawing first
+        and wrapping afterwards makes the first state part of the widget itself.
+        """
+        self.figure = figure
+        self.reset()
+        self.figure = go.FigureWidget(figure)
 
     # -- the buttons --------------------------------------------------------------------------
 

@@ -125,16 +125,12 @@ class ThreeLayerApp(LiveApp):
         self.drawn.observe(lambda _: self.draw(), names="value")
         self.links_show.observe(lambda _: self.draw(), names="value")
 
-        # Draw the first state into a plain Figure, and only then make the FigureWidget: the widget carries its
-        # traces to the browser as they are when it is created (Voila runs the whole notebook before the page
-        # connects, and changes made in between would not arrive).
-        self.figure = make_subplots(rows=2, cols=4, specs=[[{"rowspan": 2}, {}, {}, {"rowspan": 2}],
-                                                           [None, {}, {}, None]])
-        self.figure.update_layout(height=480, width=None, autosize=True, margin=dict(l=60, r=10, t=60, b=50),
-                                  plot_bgcolor="white", hovermode="closest",
-                                  legend=dict(x=COST_X[1], xanchor="right", y=1, bgcolor="rgba(255,255,255,0.7)"))
-        self.reset()
-        self.figure = go.FigureWidget(self.figure)
+        figure = make_subplots(rows=2, cols=4, specs=[[{"rowspan": 2}, {}, {}, {"rowspan": 2}],
+                                                      [None, {}, {}, None]])
+        figure.update_layout(height=480, width=None, autosize=True, margin=dict(l=60, r=10, t=60, b=50),
+                             plot_bgcolor="white", hovermode="closest",
+                             legend=dict(x=COST_X[1], xanchor="right", y=1, bgcolor="rgba(255,255,255,0.7)"))
+        self.open_figure(figure)
         row = widgets.Layout(flex_flow="row wrap", align_items="center")
         self.widget = widgets.VBox([
             widgets.HBox([self.dataset, self.points, self.noise, self.seed], layout=row),
