@@ -1,0 +1,295 @@
+"""Exploding and vanishing signals: a ten-layer network, two units wide, started from W = alpha * I.
+
+The network [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1] has nine hidden layers of two units (linear, or tanh) and a
+sigmoid output, and learns a 2-D toy set by full-batch gradient descent. Started from W^[l] = alpha * I
+with linear layers, every hidden activation is exactly alpha^l times the input, and the gradients follow
+from that (explorer.theory.chain_scales). One figure, three panels:
+
+    cost          the cost over the iterations (log scale), and the previous run, faintly, to compare with
+    activations   the size (root mean square) of a^[l] in each hidden layer, against the predicted alpha^l
+    gradients     the back-propagated dA^[l] (predicted alpha^(L-l)) and the weight gradients dW^[l]
+                  (predicted: the same in every layer), each against its own prediction
+
+Each prediction is scaled to the measurement at the layer where its signal enters the chain: layer 1 for
+the activations, layer L-1 for dA, layer L for dW. It is exact at step 0 for W = alpha * I and linear
+layers; with tanh, with Xavier's random weights, or once training has moved the weights, the bars are
+free to leave it, and that is worth watching.
+
+    from explorer.apps.nine_layer import NineLayerApp
+    NineLayerApp().widget
+"""
+
+from __future__ import annotations
+
+import math
+
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from explorer import datasets, initializers, theory
+from explorer.apps.live import LiveApp
+from explorer.initializers import Initializer
+from explorer.network import Network
+from explorer.training import History, Snapshot, Trainer
+
+L = 10
+SIZES = [2] + [2] * (L - 1) + [1]
+POINTS = 300
+HIDDEN = np.arange(1, L)  # hidden layers 1..L-1
+LAYERS = np.arange(1, L + 1)  # every layer 1..L
+
+# key: (label, alpha of W = alpha * I). Xavier has no alpha; "alpha" takes it from the slider.
+INITIALIZATIONS: dict[str, tuple[str, float | None]] = {
+    "large": ("too large: W = 1.5·I", 1.5),
+    "small": ("too small: W = 0.5·I", 0.5),
+    "xavier": ("appropriate: Xavier normal", None),
+    "alpha": ("free: W = α·I (slider)", None),
+}
+ACTIVATIONS = {"linear": "linear", "tanh": "tanh"}  # label: name in the engine
+
+COST_COLOR, PREVIOUS_COLOR = "#1f4e79", "#a0a0a0"
+ACTIVATION_COLOR, ACTIVATION_LINE = "#8fb3d9", "#1f4e79"
+BACKPROP_COLOR, BACKPROP_LINE = "#f2a5a5", "#a51c1c"
+WEIGHT_GRAD_COLOR, WEIGHT_GRAD_LINE = "#f7c98b", "#a3590b"
+BAR_WIDTH = 0.38  # the gradient panel puts two bars side by side in each layer's slot
+
+
+def log_range(values: np.ndarray, decades: float, pad: float = 0.15) -> list[float] | None:
+    """A log10 axis range around the positive finite values, at least `decades` tall (None: nothing to show).
+
+    Without a minimum height a flat curve (a plateau, or equal bars) would be zoomed in on rounding noise.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size == 0:
+        return None
+    low, high = np.log10(values.min()) - pad, np.log10(values.max()) + pad
+    if high - low < decades:
+        middle = (low + high) / 2
+        low, high = middle - decades / 2, middle + decades / 2
+    return [float(low), float(high)]
+
+
+def log_ticks(axis_range: list[float] | None) -> tuple[list[float], list[str]]:
+    """Ticks at 1, 2 and 5 times the powers of ten inside a log10 axis range (only the powers over a wide
+    range), labelled as plain numbers (0.002, 50) if they all are short that way, else as powers of ten."""
+    if axis_range is None:
+        return [], []
+    low, high = axis_range
+    step = max(1, math.ceil((high - low) / 8))  # at most about eight powers of ten labelled
+    mantissas = (1, 2, 5) if high - low <= 4 else (1,)
+    ticks = [(m, e) for e in range(math.floor(low), math.ceil(high) + 1) for m in mantissas
+             if (m > 1 or e % step == 0) and low <= math.log10(m) + e <= high]
+    values = [m * 10.0**e for m, e in ticks]
+    if all(-3 <= e <= 3 for _, e in ticks):
+        return values, [f"{v:g}" for v in values]
+    powers = [f"10<sup>{e}</sup>".replace("-", "−") for _, e in ticks]
+    return values, [p if m == 1 else f"{m}×{p}" for (m, _), p in zip(ticks, powers, strict=True)]
+
+
+def finite(values: np.ndarray) -> np.ndarray:
+    """Values for plotting: anything infinite (an overflowed step) becomes NaN, which plotly leaves out."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+class NineLayerApp(LiveApp):
+    """A deep, narrow network from W = alpha * I: cost, activations and gradients per layer, live."""
+
+    every = 1  # a snapshot every step: a bouncing cost alternates from one step to the next
+    run_steps = 6_000  # enough for 0.5 I to leave its plateau at the default learning rate
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.step_button.tooltip = "Train one step and stop"
+        self.costs: History | None = None
+        self.previous: tuple[np.ndarray, np.ndarray, str] | None = None  # steps, costs, label of the last run
+        self.run_label = ""
+        self.shown: Snapshot | None = None  # the latest snapshot with values (after a blow-up they are NaN)
+
+        style = {"description_width": "initial"}
+        self.dataset = widgets.Dropdown(options=datasets.TOY_SETS, value="moons", description="Data set",
+                                        style=style, layout=widgets.Layout(width="180px"))
+        self.noise = widgets.FloatSlider(value=0.3, min=0.0, max=0.5, step=0.05, description="Noise",
+                                         style=style, continuous_update=False)
+        self.seed = widgets.IntText(value=0, description="Seed (data, Xavier's weights)", style=style,
+                                    layout=widgets.Layout(width="240px"))
+        self.init = widgets.Dropdown(options=[(label, key) for key, (label, _) in INITIALIZATIONS.items()],
+                                     value="large", description="Initialization", style=style,
+                                     layout=widgets.Layout(width="320px"))
+        self.alpha = widgets.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.05, description="α in W = α·I",
+                                         style=style, continuous_update=False, disabled=True)
+        self.activation = widgets.Dropdown(options=list(ACTIVATIONS.items()), value="linear",
+                                           description="Hidden activation", style=style,
+                                           layout=widgets.Layout(width="220px"))
+        self.learning_rate = widgets.FloatText(value=0.02, description="Learning rate", style=style,
+                                               layout=widgets.Layout(width="170px"))
+        for control in (self.dataset, self.noise, self.seed, self.init, self.alpha, self.activation,
+                        self.learning_rate):
+            control.observe(lambda _: self.reset(), names="value")
+        self.init.observe(lambda _: self.enable_alpha(), names="value")
+
+        self.open_figure(self.build_figure())  # draws the first state, then makes the FigureWidget
+        row = widgets.Layout(flex_flow="row wrap", align_items="center")
+        self.widget = widgets.VBox([
+            widgets.HBox([self.dataset, self.noise, self.seed], layout=row),
+            widgets.HBox([self.init, self.alpha, self.activation, self.learning_rate], layout=row),
+            widgets.HBox([self.buttons()], layout=row),
+            self.message, self.figure, self.status,
+        ])
+
+    # -- controls -----------------------------------------------------------------------------
+
+    def enable_alpha(self) -> None:
+        self.alpha.disabled = self.init.value != "alpha"
+
+    def chosen_alpha(self) -> float | None:
+        """alpha of W = alpha * I for the chosen initialization; None for Xavier."""
+        if self.init.value == "alpha":
+            return self.alpha.value
+        return INITIALIZATIONS[self.init.value][1]
+
+    def initializer(self) -> Initializer:
+        alpha = self.chosen_alpha()
+        return initializers.xavier_normal() if alpha is None else initializers.identity(alpha)
+
+    def gain(self) -> float:
+        """What each layer multiplies a signal by: alpha exactly, or for Xavier sqrt(n Var(W)) on average."""
+        alpha = self.chosen_alpha()
+        if alpha is None:
+            return theory.layer_gain(2, initializers.xavier_normal().variance((2, 2)))
+        return alpha
+
+    def settings_label(self) -> str:
+        alpha = self.chosen_alpha()
+        init = "Xavier" if alpha is None else f"{alpha:g}·I"
+        return f"{init}, {self.activation.value}, lr {self.learning_rate.value:g}"
+
+    def make_trainer(self) -> Trainer:
+        seed = self.seed.value
+        net = Network(SIZES, hidden=self.activation.value, output="sigmoid", init=self.initializer(), seed=seed)
+        data = datasets.toy(self.dataset.value, POINTS, self.noise.value, seed)
+        (X,) = datasets.standardize(data.X)
+        return Trainer(net, X, data.y, lr=self.learning_rate.value)
+
+    def run(self, steps: int) -> None:
+        """Train `steps` steps at once, without the event loop, then redraw (for scripts and tests)."""
+        self.stop()
+        if self.snapshots is not None and not self.finished:
+            self.guarded(lambda: self.pull(steps // self.every))
+            self.draw()
+        self.refresh_buttons()
+
+    # -- what the figure needs from each snapshot ---------------------------------------------
+
+    def start_run(self) -> None:
+        if self.costs is not None and len(self.costs) > 1:  # the run being replaced trained: keep its curve
+            self.previous = (self.costs.x.copy(), self.costs.y[:, 0].copy(), self.run_label)
+        self.costs = History(1, max_points=2000)
+        self.run_label = self.settings_label()
+        self.shown = None
+
+    def record(self, snap: Snapshot) -> None:
+        self.costs.append(snap.step, snap.cost)
+        frozen = snap.diverged[0] and snap.diverged_at[0] < snap.step
+        if not frozen:
+            self.shown = snap
+
+    def describe(self, snap: Snapshot) -> str:
+        if snap.diverged[0]:
+            return (f"step {snap.step:,}: the cost blew up at step {snap.diverged_at[0]:,} (it passed 10^6 or "
+                    f"overflowed) and training stopped; the bars show that step. Try a smaller learning rate or α.")
+        return f"step {snap.step:,} · cost {snap.cost[0]:.4g} · accuracy {snap.accuracy[0]:.0%}"
+
+    # -- the figure ---------------------------------------------------------------------------
+
+    def build_figure(self) -> go.Figure:
+        fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.08, subplot_titles=(
+            "Cost", "Forward: activations a<sup>[l]</sup>", "Backward: gradients"))
+        predicted = dict(mode="lines+markers", marker=dict(size=6), line=dict(dash="dash", width=2))
+        fig.add_scatter(x=[], y=[], mode="lines", name="this run", line=dict(color=COST_COLOR, width=2),
+                        marker=dict(size=4), row=1, col=1)  # trace 0
+        fig.add_scatter(x=[], y=[], mode="lines", name="previous run", visible=False,
+                        line=dict(color=PREVIOUS_COLOR, width=1.5, dash="dot"), row=1, col=1)  # trace 1
+        fig.add_bar(x=HIDDEN, y=[], name="measured: rms of a<sup>[l]</sup>", marker_color=ACTIVATION_COLOR,
+                    legend="legend2", hovertemplate="layer %{x}: %{y:.3g}<extra></extra>", row=1, col=2)  # 2
+        fig.add_scatter(x=HIDDEN, y=[], name="predicted", legend="legend2", line_color=ACTIVATION_LINE,
+                        hovertemplate="layer %{x}: %{y:.3g}<extra></extra>", **predicted, row=1, col=2)  # 3
+        fig.add_bar(x=HIDDEN, y=[], name="measured: std of dA<sup>[l]</sup> (back-propagated)",
+                    width=BAR_WIDTH, offset=-BAR_WIDTH - 0.01, marker_color=BACKPROP_COLOR, legend="legend3",
+                    hovertemplate="dA, layer %{x}: %{y:.3g}<extra></extra>", row=1, col=3)  # 4
+        fig.add_scatter(x=HIDDEN - BAR_WIDTH / 2, y=[], name="predicted", legend="legend3",
+                        line_color=BACKPROP_LINE, hovertemplate="%{y:.3g}<extra></extra>", **predicted,
+                        row=1, col=3)  # 5
+        fig.add_bar(x=LAYERS, y=[], name="measured: |dW<sup>[l]</sup>| (Frobenius norm)",
+                    width=BAR_WIDTH, offset=0.01, marker_color=WEIGHT_GRAD_COLOR, legend="legend3",
+                    hovertemplate="dW, layer %{x}: %{y:.3g}<extra></extra>", row=1, col=3)  # 6
+        fig.add_scatter(x=LAYERS + BAR_WIDTH / 2, y=[], name="predicted", legend="legend3",
+                        line_color=WEIGHT_GRAD_LINE, hovertemplate="%{y:.3g}<extra></extra>", **predicted,
+                        row=1, col=3)  # 7
+
+        fig.update_xaxes(title_text="iteration", row=1, col=1)
+        fig.update_yaxes(title_text="cost (cross-entropy, log scale)", type="log", row=1, col=1)
+        fig.update_xaxes(title_text="hidden layer l", dtick=1, range=[0.4, L - 0.4], row=1, col=2)
+        fig.update_yaxes(title_text="size of a<sup>[l]</sup> (log scale)", type="log", exponentformat="power",
+                         row=1, col=2)
+        fig.update_xaxes(title_text="layer l", dtick=1, range=[0.4, L + 0.6], row=1, col=3)
+        fig.update_yaxes(title_text="gradient size (log scale)", type="log", exponentformat="power", row=1, col=3)
+        below = dict(orientation="v", yanchor="top", y=-0.2, bgcolor="rgba(255,255,255,0)", font_size=11)
+        fig.update_layout(
+            height=470, width=None, autosize=True, margin=dict(l=60, r=15, t=40, b=125), plot_bgcolor="white",
+            showlegend=True,
+            legend=dict(below, x=fig.layout.xaxis.domain[0]),
+            legend2=dict(below, x=fig.layout.xaxis2.domain[0]),
+            legend3=dict(below, x=fig.layout.xaxis3.domain[0]),
+        )
+        fig.update_xaxes(showline=True, linecolor="#888", gridcolor="#eee")
+        fig.update_yaxes(showline=True, linecolor="#888", gridcolor="#eee")
+        return fig
+
+    def prediction_names(self) -> tuple[str, str, str]:
+        """Legend entries of the three predictions, for the chosen initialization and activation."""
+        alpha = self.chosen_alpha()
+        if alpha is None:
+            names = ("expected: flat (n·Var(w) = 1 per layer)", "expected: flat", "expected: flat")
+        else:
+            names = (f"predicted: ∝ {alpha:g}<sup>l</sup>", f"predicted: ∝ {alpha:g}<sup>{L}−l</sup>",
+                     f"predicted: {alpha:g}<sup>{L - 1}</sup>·(same matrix) in every layer")
+        if self.trainer is not None and self.trainer.net.hidden[0] != "linear":
+            names = tuple(f"{name} if linear" for name in names)
+        return names
+
+    def redraw(self) -> None:
+        snap, fig = self.shown, self.figure
+        scales = theory.chain_scales(self.gain(), L)
+        activations = finite(theory.rms(snap.a_mean[: L - 1, 0], snap.a_std[: L - 1, 0]))
+        backprop = finite(snap.grad_std[: L - 1, 0])  # dA^[L] is the gradient of the probabilities: left out
+        weight_grads = finite(snap.grad_norm[:, 0])
+        predictions = (theory.matched(scales.activations, activations, at=0),
+                       theory.matched(scales.backprop, backprop, at=L - 2),
+                       theory.matched(scales.weight_grads, weight_grads, at=L - 1))
+        names = self.prediction_names()
+        costs = finite(self.costs.y[:, 0])
+        with fig.batch_update():
+            fig.data[0].update(x=self.costs.x, y=costs, name=f"this run: {self.run_label}",
+                               mode="lines+markers" if len(costs) < 50 else "lines")
+            if self.previous is not None:
+                steps, values, label = self.previous
+                fig.data[1].update(x=steps, y=finite(values), name=f"previous: {label}", visible=True)
+            fig.data[2].y = activations
+            fig.data[3].update(y=predictions[0], name=names[0])
+            fig.data[4].y = backprop
+            fig.data[5].update(y=predictions[1], name=names[1])
+            fig.data[6].y = weight_grads
+            fig.data[7].update(y=predictions[2], name=names[2])
+
+            shown_costs = costs if self.previous is None else np.concatenate([costs, self.previous[1]])
+            ranges = (log_range(shown_costs, decades=1),
+                      log_range(np.concatenate([activations, predictions[0]]), decades=2),
+                      log_range(np.concatenate([backprop, weight_grads, *predictions[1:]]), decades=2))
+            for axis, axis_range in zip((fig.layout.yaxis, fig.layout.yaxis2, fig.layout.yaxis3), ranges,
+                                        strict=True):
+                ticks, texts = log_ticks(axis_range)
+                axis.update(range=axis_range, tickvals=ticks, ticktext=texts)
