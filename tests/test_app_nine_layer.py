@@ -179,6 +179,13 @@ def test_the_numbers_the_notebook_quotes(app):
     app.init.value = "xavier"
     assert app.trainer.run(400)[0] < 0.34
 
+    app.init.value = "alpha"  # the slider starts at 1
+    assert app.trainer.run(40)[0] < 0.34
+    app.alpha.value = 1.9
+    app.learning_rate.value = 0.05
+    app.run(20)
+    assert app.finished and "blew up" in app.status.value
+
 
 def test_log_ticks_read_as_plain_numbers_or_powers_of_ten():
     assert log_ticks([-1.2, -0.1])[1] == ["0.1", "0.2", "0.5"]
