@@ -47,7 +47,7 @@ INITIALIZATIONS: dict[str, tuple[str, float | None]] = {
     "xavier": ("appropriate: Xavier normal", None),
     "alpha": ("free: W = α·I (slider)", None),
 }
-ACTIVATIONS = {"linear": "linear", "tanh": "tanh"}  # label: name in the engine
+ACTIVATIONS = ("linear", "tanh")  # hidden activations offered
 
 COST_COLOR, PREVIOUS_COLOR = "#1f4e79", "#a0a0a0"
 ACTIVATION_COLOR, ACTIVATION_LINE = "#8fb3d9", "#1f4e79"
@@ -121,7 +121,7 @@ class NineLayerApp(LiveApp):
                                      layout=widgets.Layout(width="320px"))
         self.alpha = widgets.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.05, description="α in W = α·I",
                                          style=style, continuous_update=False, disabled=True)
-        self.activation = widgets.Dropdown(options=list(ACTIVATIONS.items()), value="linear",
+        self.activation = widgets.Dropdown(options=ACTIVATIONS, value="linear",
                                            description="Hidden activation", style=style,
                                            layout=widgets.Layout(width="220px"))
         self.learning_rate = widgets.FloatText(value=0.02, description="Learning rate", style=style,
