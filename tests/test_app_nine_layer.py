@@ -90,22 +90,6 @@ def test_training_grows_the_cost_curve(app):
     assert not np.allclose(ys(app, ACTIVATIONS), 1.5 ** np.arange(1, L))  # training moved the weights
 
 
-def test_train_then_pause_ends_the_task(app):
-    async def click_train_then_pause():
-        app.train_button.click()
-        task = app.task
-        assert app.running and app.train_button.disabled and not app.pause_button.disabled
-        await asyncio.sleep(0.3)
-        app.pause_button.click()
-        await asyncio.sleep(0.05)
-        return task
-
-    task = asyncio.run(click_train_then_pause())
-    assert task.done() and not app.running
-    assert not app.train_button.disabled and app.pause_button.disabled
-    assert app.trainer.step > 0 and len(ys(app, COST)) > 1
-
-
 def test_one_figure_with_three_log_panels(app):
     assert isinstance(app.figure, go.FigureWidget)
     layout = app.figure.layout

@@ -9,6 +9,7 @@ import pytest
 
 APPS = [
     ("explorer.apps.three_layer", "ThreeLayerApp"),
+    ("explorer.apps.nine_layer", "NineLayerApp"),
     ("explorer.apps.histograms", "HistogramsApp"),
     ("explorer.apps.digits_mlp", "DigitsMLPApp"),
 ]
