@@ -23,8 +23,32 @@ import time
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
+from traitlets import observe
 
 from explorer.training import Snapshot, Trainer
+
+
+class FigureWidget(go.FigureWidget):
+    """A go.FigureWidget whose redraws are always acknowledged, so the ack gate keeps working.
+
+    After each redraw the browser reports the trace properties plotly.js computed (`_js2py_traceDeltas`),
+    and plotly's handler of that report is what clears `_trace_edit_in_process`, the gate's signal. When
+    the report holds an array that Python holds as a numpy array or a list (seen for a heatmap's x and y
+    and a bar trace's x), that handler raises (plotly.py issue #4160) before clearing the flag; the gate
+    then waits `ack_timeout` before every redraw: about 1 redraw a second in Voila instead of 2-4. Here a
+    report that plotly cannot merge still counts as the acknowledgement (only the defaults it carried,
+    which nothing here reads, are dropped).
+    """
+
+    @observe("_js2py_traceDeltas")
+    def _handler_js2py_traceDeltas(self, change):
+        try:
+            super()._handler_js2py_traceDeltas(change)
+        except (ValueError, AssertionError):
+            report = change["new"]
+            if report and report.get("trace_edit_id") == self._last_trace_edit_id:
+                self._trace_edit_in_process = False
+            self._js2py_traceDeltas = None
 
 
 class LiveApp:
@@ -97,7 +121,7 @@ class LiveApp:
         """
         self.figure = figure
         self.reset()
-        self.figure = go.FigureWidget(figure)
+        self.figure = FigureWidget(figure)
 
     # -- the buttons --------------------------------------------------------------------------
 
