@@ -103,3 +103,20 @@ def test_random_presses_keep_one_loop_and_a_consistent_state(app):
     app.reset()
     asyncio.run(walk())
     assert not app.running
+
+
+def test_pause_shows_the_step_where_training_stopped(app):
+    app.reset()
+    app.max_fps = 0.5  # so that training outruns the throttled redraws
+
+    async def train_then_pause():
+        app.train_button.click()
+        await asyncio.sleep(0.5)
+        app.pause_button.click()
+
+    try:
+        asyncio.run(train_then_pause())
+    finally:
+        app.max_fps = type(app).max_fps
+    assert app.progress.value == min(app.trainer.step, app.progress.max)
+    assert f"{app.trainer.step:,}" in app.progress.description

@@ -158,9 +158,12 @@ class LiveApp:
     def stop(self) -> None:
         """Pause: the training task ends at its next look at the event loop."""
         self.generation += 1
-        if self.task is not None and not self.task.done():
+        was_running = self.running
+        if was_running:
             self.task.cancel()
         self.task = None
+        if was_running:
+            self.draw()  # show the step where training stopped, not the last throttled redraw
         self.refresh_buttons()
 
     def step(self) -> None:
