@@ -1,0 +1,190 @@
+"""Helpers for driving the dashboard's demos in a page: tabs, visible plots, redraws, timings.
+
+Every read of a figure goes through the page (`gd.data` of the `.js-plotly-plot` element), so a test
+sees what the browser drew, not what the kernel meant to send. All waits poll; none sleeps blindly.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+PLOT = ".js-plotly-plot .main-svg"
+
+# JavaScript: the plotly graph divs that are on screen (not in a hidden tab), in page order.
+_VISIBLE = """
+const visiblePlots = () => [...document.querySelectorAll('.js-plotly-plot')]
+    .filter(g => g.offsetParent !== null && g.getClientRects().length > 0 && g.data);
+"""
+
+# A short fingerprint of what a graph shows: every trace's data arrays and styles, and the texts of
+# its layout (titles, annotations). Typed arrays (plotly's binary transport) become plain arrays.
+_FINGERPRINT = (
+    _VISIBLE
+    + """
+const hash = s => { let h = 0; for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0; return h; };
+const plain = (key, v) => ArrayBuffer.isView(v) ? Array.from(v) : v;
+const fingerprint = g => hash(JSON.stringify([g.data, g.layout.title, g.layout.annotations], plain));
+"""
+)
+
+
+def install_draw_counters(page) -> int:
+    """Count the redraws of every visible graph (in gd.__draws): the widget applies each update from the
+    kernel with one Plotly.update, restyle or relayout, and each emits its event. Returns how many graphs."""
+    return page.evaluate(
+        "() => {" + _VISIBLE + """
+        const plots = visiblePlots();
+        for (const g of plots) {
+            if (g.__drawCounter) continue;
+            g.__drawCounter = true; g.__draws = 0;
+            for (const name of ['plotly_update', 'plotly_restyle', 'plotly_relayout'])
+                g.on(name, () => { g.__draws += 1; });
+        }
+        return plots.length; }"""
+    )
+
+
+def draws(page) -> list[int]:
+    return page.evaluate("() => {" + _VISIBLE + "return visiblePlots().map(g => g.__draws || 0); }")
+
+
+def fingerprints(page) -> list[int]:
+    """One fingerprint per visible graph."""
+    return page.evaluate("() => {" + _FINGERPRINT + "return visiblePlots().map(fingerprint); }")
+
+
+def trace_values(page, trace: int, key: str = "y", plot: int = 0) -> list:
+    """`key` ('x', 'y' or 'z') of one trace of the plot-th visible graph, as a plain list (None if the
+    graph has no such trace, e.g. while it is being rebuilt)."""
+    return page.evaluate(
+        "([trace, key, plot]) => {" + _VISIBLE + """
+        const t = (visiblePlots()[plot] || {data: []}).data[trace];
+        if (!t) return null;  // not drawn (yet)
+        const v = t[key];
+        return v == null ? [] : Array.from(v, r => ArrayBuffer.isView(r) ? Array.from(r) : r); }""",
+        [trace, key, plot],
+    )
+
+
+def open_tab(page, title: str, timeout: float = 90_000) -> None:
+    """Click the dashboard tab `title` and wait until its figure is drawn on screen."""
+    page.locator(".lm-TabBar-tab", has_text=title).first.click()
+    page.wait_for_function(
+        "(title) => { const t = [...document.querySelectorAll('.lm-TabBar-tab')]"
+        ".find(t => t.innerText.trim() === title); return t && t.classList.contains('lm-mod-current'); }",
+        arg=title,
+        timeout=timeout,
+    )
+    wait_for_visible_plot(page, timeout)
+
+
+def wait_for_visible_plot(page, timeout: float = 90_000) -> None:
+    page.wait_for_function(
+        "() => {" + _VISIBLE + "return visiblePlots().length > 0 && "
+        "visiblePlots().every(g => g.querySelector('.main-svg') && g.data.length > 0); }",
+        timeout=timeout,
+    )
+
+
+def button(page, text: str):
+    """The visible button labelled `text`."""
+    return page.locator("button:visible").filter(has_text=re.compile(rf"^\s*{re.escape(text)}\s*$")).first
+
+
+def has_train_button(page) -> bool:
+    return button(page, "Train").count() > 0
+
+
+def training(page) -> bool:
+    """A run is going: Pause is enabled (it is disabled whenever no run is)."""
+    return button(page, "Pause").is_enabled()
+
+
+def can_train(page) -> bool:
+    return button(page, "Train").is_enabled()
+
+
+def select(page, label: str, option: str) -> None:
+    """Choose `option` (its text) in the visible dropdown labelled `label`."""
+    dropdown = page.locator(".widget-dropdown:visible").filter(has=page.locator(f"label:text-is('{label}')"))
+    dropdown.locator("select").first.select_option(label=option)
+
+
+def check(page, label: str) -> None:
+    """Tick the visible checkbox whose description starts with `label`."""
+    page.locator(".widget-checkbox:visible", has_text=label).locator("input[type=checkbox]").first.check()
+
+
+def pause(page, timeout: float = 60.0) -> float:
+    """Press Pause while a run is going (if the run ended on its own, train again first); return the time
+    of the click. Watch the figures from then on (wait_until_static) before anything else."""
+    for _ in range(3):
+        if training(page):
+            clicked = time.monotonic()
+            button(page, "Pause").click(timeout=5_000)
+            return clicked
+        button(page, "Train").click()  # the run had ended: train again
+        wait_until(lambda: training(page), timeout, message="training to start again")
+    raise AssertionError("could not catch a run in progress to pause it")
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1, message: str = "condition"):
+    """Poll `predicate()` until it returns a truthy value; return that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
+        time.sleep(interval)
+
+
+def wait_until_static(page, since: float | None = None, quiet: float = 3.0, timeout: float = 60.0,
+                      interval: float = 0.1) -> float:
+    """Watch the visible graphs until none has changed for `quiet` seconds; return the time from `since`
+    (a time.monotonic() value, by default the call) to their last change seen, 0 if none changed."""
+    start = time.monotonic()
+    since = start if since is None else since
+    last = fingerprints(page)
+    last_change = None
+    while True:
+        now = time.monotonic()
+        if now - (last_change or start) >= quiet:
+            return max(0.0, last_change - since) if last_change else 0.0
+        if now - start > timeout:
+            raise AssertionError(f"the plots kept changing for {timeout:.0f} s")
+        time.sleep(interval)
+        current = fingerprints(page)
+        if current != last:
+            last, last_change = current, time.monotonic()
+
+
+def page_text_problems(page) -> list[str]:
+    """Error or traceback text shown in the page (apps show errors in `.explorer-error` elements)."""
+    text = page.inner_text("body")
+    problems = [word for word in ("Traceback", "Error:", "Exception") if word in text]
+    errors = page.locator(".explorer-error:visible")
+    problems += [errors.nth(i).inner_text() for i in range(errors.count())]
+    return problems
+
+
+def plot_widths(page) -> list[tuple[float, float]]:
+    """(drawn width, width of its place on the page) of each visible graph."""
+    return [
+        tuple(w)
+        for w in page.evaluate(
+            "() => {" + _VISIBLE + "return visiblePlots().map(g => [g._fullLayout.width, g.clientWidth]); }"
+        )
+    ]
+
+
+def wait_for_fitted_plots(page, timeout: float = 30.0, tolerance: float = 2.0) -> list[tuple[float, float]]:
+    """Wait until every visible graph is drawn as wide as its place on the page; return the widths."""
+    fitted = lambda: all(abs(drawn - room) <= tolerance for drawn, room in plot_widths(page))  # noqa: E731
+    try:
+        wait_until(fitted, timeout, message="figures as wide as the page")
+    except AssertionError as error:
+        raise AssertionError(f"{error}: (drawn, available) widths {plot_widths(page)}") from None
+    return plot_widths(page)
