@@ -68,6 +68,13 @@ def load(page, url: str, width: int = 1280, height: int = 800) -> float:
     return time.monotonic() - start
 
 
+def first_state_arrived(page, spec: Spec) -> None:
+    """The figure shows the run's step 0 (its cost curve has a point), not the empty traces it was built
+    with: trap 11, changes made before the page connects never reach it."""
+    dk.wait_until(lambda: len(dk.trace_values(page, spec.cost, "x") or []) >= 1, REDRAW_TIMEOUT,
+                  message=f"the first state in the figure (trace {spec.cost} has no point)")
+
+
 def change_control(page, spec: Spec) -> None:
     """Change the spec's control and wait until its trace's data changes in the page."""
     before = dk.trace_values(page, spec.trace, spec.key)
@@ -148,6 +155,8 @@ def test_every_demo_tab(voila_server, browser_page, page_errors):
             widths = dk.wait_for_fitted_plots(page)
             print(f"[{module}] tab to fitted figure: {time.monotonic() - opened:.1f} s, widths {widths}")
             assert not dk.page_text_problems(page), dk.page_text_problems(page)
+            if dk.has_train_button(page):
+                first_state_arrived(page, spec)
             if spec.control is None:
                 print(f"[{module}] no spec in SPECS: no control changed")
             else:
@@ -184,6 +193,7 @@ def test_first_tab_follows_training_on_every_load(voila_server, playwright_insta
                 first_plot = load(page, server.url, width=700 if narrow else 1280, height=800)
                 print(f"\n[load {n + 1}] page load to first plot: {first_plot:.1f} s")
                 widths = dk.wait_for_fitted_plots(page)
+                first_state_arrived(page, spec)
                 train_and_pause(page, spec, f"load {n + 1}")
                 if narrow:  # the figure keeps its minimum width in a strip of its own that scrolls sideways
                     assert widths[0][0] >= int(FIGURE_MIN_WIDTH.removesuffix("px")), widths
