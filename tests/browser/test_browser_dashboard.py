@@ -215,8 +215,18 @@ def test_three_layer_notebook_runs_in_jupyterlab(jupyter_lab, browser_page, page
     browserkit.lab_run_all(page)
     page.wait_for_selector(f".jp-OutputArea {dk.PLOT}", timeout=90_000)
     page.wait_for_selector(".jp-OutputArea .widget-dropdown select", timeout=60_000)
-    page.wait_for_selector(".jp-OutputArea button:has-text('Train')", timeout=60_000)
-    assert page.evaluate("() => document.querySelector('.jp-OutputArea .js-plotly-plot').data.length") > 0
+    figure = page.locator(".jp-OutputArea .js-plotly-plot").first
+    figure.scroll_into_view_if_needed()
+    dk.wait_for_visible_plot(page)
+    spec = SPECS["three_layer"]
+    first_state_arrived(page, spec)
+    steps = len(dk.trace_values(page, spec.cost, "x"))
+    dk.button(page, "Train").click()
+    dk.wait_until(lambda: len(dk.trace_values(page, spec.cost, "x") or []) > steps, REDRAW_TIMEOUT,
+                  message="the cost curve to grow in JupyterLab")
+    dk.button(page, "Pause").click()
+    dk.wait_until(lambda: not dk.training(page), REDRAW_TIMEOUT, message="Pause to take effect")
+    page.mouse.move(0, 0)
     screenshot("lab-three-layer")
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     tracebacks = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
