@@ -34,6 +34,7 @@ DEMOS = (
     ("Exploding and vanishing", "nine_layer", "NineLayerApp"),
     ("Per-layer histograms", "histograms", "HistogramsApp"),
     ("Digits: four starts", "digits_mlp", "DigitsMLPApp"),
+    ("Why Xavier works", "variance", "VarianceApp"),
 )
 
 FIGURE_MIN_WIDTH = "1000px"

@@ -54,6 +54,8 @@ SPECS = {
     # Its only dropdown is the data set (MNIST is usually absent): the checkbox adds the fifth start,
     # whose test-accuracy curve is trace 25 (6 traces per start); trace 2: He's train cost.
     "digits_mlp": Spec("add a 5th start", None, trace=25, key="y", cost=2),
+    # No training: trace 0 is the predicted forward variance, which halves per layer for ReLU under Xavier.
+    "variance": Spec("Activation", "ReLU", trace=0, key="y", cost=0),
 }
 # A demo added to DEMOS without a spec here: every check but the control's, with trace 0 as its cost curve.
 DEFAULT_SPEC = Spec(None, None, trace=0, key="y", cost=0)
