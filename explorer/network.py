@@ -229,10 +229,6 @@ class Network:
                 self.W[l][k] = _draw(self.inits[k], rng, w_shape, "init")
                 self.b[l][k] = _draw(self.bias_init, rng, b_shape, "bias_init")
 
-    def activation(self, l: int) -> str:
-        """Name of layer l's activation, l = 1..L."""
-        return self.hidden[l - 1] if l < self.L else self.output
-
     # -- forward and backward -----------------------------------------------------------------
 
     def forward(self, X: np.ndarray) -> Forward:
