@@ -284,7 +284,12 @@ class Trainer:
             accuracy[frozen] = np.nan
 
             def per_layer(arrays: list[np.ndarray], reduce) -> np.ndarray:
-                return np.stack([reduce(x.reshape(K, -1), axis=1) for x in arrays]).astype(np.float64)
+                stats = np.stack([reduce(x.reshape(K, -1), axis=1) for x in arrays]).astype(np.float64)
+                stats[:, frozen] = np.nan
+                return stats
+
+            weights, biases = net.views(net.params.copy())  # one copy, cut into layers
+            weight_grads, _ = net.views(bwd.flat.copy())
 
             Z, A = fwd.Z, fwd.A[1:]
             snap = Snapshot(
@@ -301,9 +306,9 @@ class Trainer:
                 grad_std=per_layer(bwd.dA, np.std),
                 weight_norm=per_layer(net.W, _norm),
                 grad_norm=per_layer(bwd.dW, _norm),
-                weights=[w.copy() for w in net.W],
-                biases=[b.copy() for b in net.b],
-                weight_grads=[g.copy() for g in bwd.dW],
+                weights=weights,
+                biases=biases,
+                weight_grads=weight_grads,
                 batch=None if batch is None else batch.copy(),
                 output=fwd.output.copy(),
             )
@@ -319,8 +324,6 @@ class Trainer:
                 ev_acc = net.accuracy(out.output, y).astype(np.float64)
                 ev_cost[frozen], ev_acc[frozen] = np.nan, np.nan
                 snap.evaluation[name] = (ev_cost, ev_acc)
-        for name in ("z_mean", "z_std", "a_mean", "a_std", "grad_std", "weight_norm", "grad_norm"):
-            getattr(snap, name)[:, frozen] = np.nan
         return snap
 
     def config(self) -> dict:
