@@ -43,6 +43,7 @@ Keras uses a truncated normal instead, available here as
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -94,19 +95,31 @@ TRUNCATED_NORMAL_STD = 0.87962566103423978
 # --------------------------------------------------------------------------
 
 
-def _check_number(name: str, value: Any, *, nonnegative: bool) -> float:
-    """Return ``value`` as a float if it is a finite real number (>= 0 if asked)."""
-    if isinstance(value, bool) or not isinstance(value, Real):
+# The largest size any argument may have (a std, a bound, a gain, a mean): anything bigger is a typo,
+# and its square (the variance) would no longer be a finite float.
+MAX_MAGNITUDE = 1e100
+# The most weights one call may draw: 50 million, 400 MB in float64 (the network's own limit).
+MAX_ENTRIES = 50_000_000
+
+
+def _check_number(name: str, value: Any, *, positive: bool = False) -> float:
+    """Return ``value`` as a float if it is a finite real number of size at most MAX_MAGNITUDE
+    (and > 0 if asked)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if nonnegative and value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r} (for weights that are all zero use zeros())")
+    if abs(value) > MAX_MAGNITUDE:
+        raise ValueError(f"{name} must be at most {MAX_MAGNITUDE:g} in size, got {value!r}")
     return value
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {', '.join(allowed)}; got {value!r}")
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
     return value
@@ -174,6 +187,11 @@ class Initializer:
     def __call__(self, rng: np.random.Generator, shape: Shape) -> np.ndarray:
         rng = _check_rng(rng)
         shape = _check_shape(shape)
+        if math.prod(shape) > MAX_ENTRIES:
+            raise ValueError(
+                f"shape={shape!r} holds {math.prod(shape):,} weights "
+                f"({8 * math.prod(shape) / 1e6:,.0f} MB); at most {MAX_ENTRIES:,} allowed"
+            )
         return np.asarray(self.draw(rng, shape), dtype=np.float64)
 
     def variance(self, shape: Shape) -> float | None:
@@ -209,7 +227,7 @@ def constant(value: float) -> Initializer:
     compute the same thing and receive the same gradient, so they never
     become different ("symmetry").  It is fine for biases.
     """
-    value = _check_number("value", value, nonnegative=False)
+    value = _check_number("value", value)
     return Initializer(
         name="constant",
         params={"value": value},
@@ -231,8 +249,8 @@ def normal(std: float = 1.0, mean: float = 0.0) -> Initializer:
     ``std`` ignores the fan, signals shrink or grow layer after layer; this
     is the problem the fan-scaled initializers fix.
     """
-    std = _check_number("std", std, nonnegative=True)
-    mean = _check_number("mean", mean, nonnegative=False)
+    std = _check_number("std", std, positive=True)
+    mean = _check_number("mean", mean)
     return Initializer(
         name="normal",
         params={"std": std, "mean": mean},
@@ -244,7 +262,7 @@ def normal(std: float = 1.0, mean: float = 0.0) -> Initializer:
 
 def uniform(limit: float) -> Initializer:
     """Independent uniform weights: W ~ U(-limit, limit), variance limit**2 / 3."""
-    limit = _check_number("limit", limit, nonnegative=True)
+    limit = _check_number("limit", limit, positive=True)
     return Initializer(
         name="uniform",
         params={"limit": limit},
@@ -274,7 +292,7 @@ def variance_scaling(
     """Weights with variance ``scale / fan``: the rule behind LeCun, Xavier and He.
 
     Args:
-        scale: the numerator of the variance (>= 0).
+        scale: the numerator of the variance (> 0; for all-zero weights use ``zeros()``).
         mode: which fan divides it:
             ``"fan_in"`` (columns, keeps the forward signal steady),
             ``"fan_out"`` (rows, keeps the backward gradient steady), or
@@ -292,7 +310,7 @@ def variance_scaling(
 
     For a bias vector of length n, fan_in = fan_out = n.
     """
-    scale = _check_number("scale", scale, nonnegative=True)
+    scale = _check_number("scale", scale, positive=True)
     mode = _check_choice("mode", mode, MODES)
     distribution = _check_choice("distribution", distribution, DISTRIBUTIONS)
 
@@ -341,7 +359,7 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     """
     nonlinearity = _check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else _check_number("param", param, nonnegative=False)
+        slope = 0.01 if param is None else _check_number("param", param)
         return math.sqrt(2.0 / (1 + slope**2))
     return {
         "linear": 1.0,
@@ -384,7 +402,7 @@ def xavier_normal(gain: float = 1.0) -> Initializer:
     Keras's ``glorot_normal`` is the truncated version,
     ``variance_scaling(gain**2, "fan_avg", "truncated_normal")``.
     """
-    g = _check_number("gain", gain, nonnegative=True)
+    g = _check_number("gain", gain, positive=True)
     return _renamed(variance_scaling(g**2, "fan_avg", "normal"), "xavier_normal", gain=g)
 
 
@@ -395,7 +413,7 @@ def xavier_uniform(gain: float = 1.0) -> Initializer:
     variance gain**2 * 2 / (fan_in + fan_out).  Same as
     ``torch.nn.init.xavier_uniform_`` and Keras's ``glorot_uniform``.
     """
-    g = _check_number("gain", gain, nonnegative=True)
+    g = _check_number("gain", gain, positive=True)
     return _renamed(variance_scaling(g**2, "fan_avg", "uniform"), "xavier_uniform", gain=g)
 
 
@@ -472,7 +490,7 @@ def orthogonal(gain: float = 1.0) -> Initializer:
     Each entry has mean 0 and variance gain**2 / max(fan_in, fan_out).
     Needs a 2-D shape.
     """
-    g = _check_number("gain", gain, nonnegative=True)
+    g = _check_number("gain", gain, positive=True)
 
     def draw(rng: np.random.Generator, shape: Shape) -> np.ndarray:
         rows, cols = _check_matrix_shape("orthogonal", shape)
@@ -500,7 +518,7 @@ def identity(gain: float = 1.0) -> Initializer:
     explodes, 0.5 * I vanishes.  ``variance`` is ``None``: the weights are
     fixed, not draws from one distribution.  Needs a 2-D shape.
     """
-    g = _check_number("gain", gain, nonnegative=True)
+    g = _check_number("gain", gain, positive=True)
 
     def draw(rng: np.random.Generator, shape: Shape) -> np.ndarray:
         fan_out, fan_in = _check_matrix_shape("identity", shape)
@@ -554,10 +572,17 @@ def get(name: str, **kwargs: Any) -> Initializer:
     ``get("he_normal", mode="fan_out")`` is ``he_normal(mode="fan_out")``.
     ``name`` is one of ``NAMES`` or ``ALIASES`` (e.g. ``"glorot_normal"``).
     """
-    canonical = ALIASES.get(name, name) if isinstance(name, str) else None
+    valid = f"{', '.join(NAMES)} (or the aliases {', '.join(ALIASES)})"
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, one of {valid}; got {name!r}")
+    canonical = ALIASES.get(name, name)
     if canonical not in _REGISTRY:
-        raise ValueError(
-            f"name must be one of {', '.join(NAMES)} "
-            f"(or the aliases {', '.join(ALIASES)}); got {name!r}"
-        )
-    return _REGISTRY[canonical](**kwargs)
+        raise ValueError(f"name must be one of {valid}; got {name!r}")
+    factory = _REGISTRY[canonical]
+    try:
+        inspect.signature(factory).bind(**kwargs)
+    except TypeError:
+        accepted = ", ".join(inspect.signature(factory).parameters) or "no arguments"
+        given = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        raise TypeError(f"{canonical} takes {accepted}; got {given}") from None
+    return factory(**kwargs)

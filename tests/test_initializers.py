@@ -8,6 +8,7 @@ sqrt((mu4 - var**2) / n), mu4 being the fourth central moment
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -381,7 +382,7 @@ def test_truncated_normal_reproducible():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+@pytest.mark.parametrize("bad", [-1.0, 0.0, float("nan"), float("inf"), 1e101])
 @pytest.mark.parametrize(
     "factory, arg",
     [
@@ -395,7 +396,7 @@ def test_truncated_normal_reproducible():
     ],
 )
 def test_bad_numbers(factory, arg, bad):
-    with pytest.raises(ValueError, match=rf"{arg}.*{bad}"):
+    with pytest.raises(ValueError, match=rf"{arg}.*{re.escape(repr(bad))}"):
         factory(bad)
 
 
@@ -408,7 +409,7 @@ def test_bad_numbers(factory, arg, bad):
     ],
 )
 def test_non_finite_numbers(factory, arg):
-    for bad in [float("nan"), float("inf")]:
+    for bad in [float("nan"), float("inf"), -1e101]:
         with pytest.raises(ValueError, match=arg):
             factory(bad)
 
@@ -454,3 +455,28 @@ def test_numpy_int_shapes_are_fine():
 def test_rng_must_be_a_generator(rng):
     with pytest.raises(TypeError, match="rng"):
         he_normal()(rng, (3, 2))
+
+
+def test_zero_scale_points_to_zeros():
+    with pytest.raises(ValueError, match=r"scale must be > 0, got 0\.0.*zeros\(\)"):
+        variance_scaling(0)
+
+
+def test_huge_shapes_are_refused_before_drawing():
+    with pytest.raises(ValueError, match=r"shape=\(100000, 100000\) holds 10,000,000,000 weights.*at most 50,000,000"):
+        he_normal()(np.random.default_rng(0), (100_000, 100_000))
+    assert he_normal().variance((100_000, 100_000)) == pytest.approx(2e-5)  # nothing is drawn: fine
+
+
+def test_get_names_the_arguments_an_initializer_takes():
+    with pytest.raises(TypeError, match=r"he_normal takes mode, nonlinearity, param; got gain=2"):
+        get("he_normal", gain=2)
+    with pytest.raises(TypeError, match=r"zeros takes no arguments; got std=1"):
+        get("zeros", std=1)
+    with pytest.raises(TypeError, match=r"name must be a string.*he_normal.*got 3"):
+        get(3)
+
+
+def test_choices_must_be_strings():
+    with pytest.raises(TypeError, match=r"mode must be a string, one of fan_in, fan_out, fan_avg; got None"):
+        variance_scaling(mode=None)
