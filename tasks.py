@@ -186,20 +186,55 @@ def cmd_test(args: argparse.Namespace, extra: list[str]) -> int:
         say(f"test command took {time.monotonic() - t0:.0f} s")
 
 
+# Voila reads voila.json from its working directory (the repo root here) and Jupyter's config path:
+# kernel culling (a closed page's kernel is shut down) and no notebook sources in the page.
+VOILA_CONFIG = ROOT / "voila.json"
+LOCAL_IPS = ("127.0.0.1", "localhost", "::1")
+
+
+def requested_ip(extra: list[str]) -> str | None:
+    """The address asked for with --Voila.ip=X or --Voila.ip X (Voila has no --ip); None if not asked."""
+    for i, opt in enumerate(extra):
+        name, eq, value = opt.partition("=")
+        if name == "--Voila.ip":
+            if eq:
+                return value
+            if i + 1 < len(extra):
+                return extra[i + 1]
+    return None
+
+
+def culling_summary() -> str:
+    """One line on how voila.json has Voila shut down the kernels of closed pages."""
+    try:
+        km = json.loads(VOILA_CONFIG.read_text()).get("MappingKernelManager", {})
+    except (OSError, ValueError) as exc:
+        return f"WARNING: could not read {VOILA_CONFIG.name} ({exc}): kernels of closed pages are never shut down"
+    idle, every = km.get("cull_idle_timeout", 0), km.get("cull_interval", 300)
+    if idle <= 0:
+        return f"WARNING: {VOILA_CONFIG.name} turns culling off: kernels of closed pages are never shut down"
+    return (f"a closed page's kernel is shut down at once (page unload), or at most {idle + every} s after its "
+            f"last activity (plus its shutdown) if the page vanished ({VOILA_CONFIG.name}: idle {idle} s, "
+            f"checked every {every} s)")
+
+
 def cmd_dashboard(args: argparse.Namespace, extra: list[str]) -> int:
     ensure_env(test=False)
-    ip = "127.0.0.1"
-    for opt in extra:
-        if opt.startswith("--Voila.ip="):
-            ip = opt.split("=", 1)[1]
+    ip = requested_ip(extra)
     cmd = [venv_bin("voila"), DASHBOARD, "--no-browser", f"--port={args.port}"]
-    if not any(opt.startswith("--Voila.ip=") for opt in extra):
+    if ip is None:
+        ip = "127.0.0.1"
         cmd.append(f"--Voila.ip={ip}")
     cmd += extra
     host = ip if ip not in ("0.0.0.0", "::", "") else "<this machine's address>"
-    if ip not in ("127.0.0.1", "localhost", "::1"):
-        say(f"WARNING: listening on {ip}: anyone who can reach this port runs code in this machine's Python kernel.")
     say(f"dashboard: http://{host}:{args.port}/   (Ctrl+C stops it)")
+    if ip in LOCAL_IPS:
+        say("listening on this machine only. To let other machines reach it, say so: "
+            "python3 tasks.py dashboard --Voila.ip=0.0.0.0 (read the README's warning first)")
+    else:
+        say(f"WARNING: listening on {ip}, with no password: anyone who can reach this port starts a Python "
+            "kernel on this machine (about 150 MB each) running the dashboard.")
+    say(culling_summary())
     proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, env=child_env())
     try:
         return proc.wait()
