@@ -586,3 +586,123 @@ def get(name: str, **kwargs: Any) -> Initializer:
         given = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
         raise TypeError(f"{canonical} takes {accepted}; got {given}") from None
     return factory(**kwargs)
+
+
+# --------------------------------------------------------------------------
+# LSUV: a data-dependent start (Mishkin & Matas 2015).
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LSUVLayer:
+    """What ``lsuv`` did to one layer, per model of the stack (arrays of length K).
+
+    Attributes:
+        layer: l, counting from 1 (the layer whose output Z^[l] was measured).
+        variance_before: Var(Z^[l]) right after the orthonormal draw.
+        variance_after: Var(Z^[l]) when the layer was done.
+        scale: the factor W^[l] ended up multiplied by (the product of the rescalings).
+        rounds: how many rescalings were made (0 if the first measurement was already within tol).
+        converged: whether |Var(Z^[l]) - 1| < tol at the end.
+    """
+
+    layer: int
+    variance_before: np.ndarray
+    variance_after: np.ndarray
+    scale: np.ndarray
+    rounds: np.ndarray
+    converged: np.ndarray
+
+
+def lsuv(
+    net: Any,
+    X: np.ndarray,
+    tol: float = 0.1,
+    max_rounds: int = 10,
+    seed: int | list[int] | None = None,
+) -> list[LSUVLayer]:
+    """Layer-sequential unit-variance start (LSUV): orthonormal weights, then rescale each layer
+    on real data until its output has variance 1.
+
+    Mishkin & Matas (2015), "All you need is a good init":
+
+    1. draw every W^[l] as a random orthonormal matrix (Saxe et al. 2014; ``orthogonal()``);
+    2. for l = 1, ..., L in turn: run the batch ``X`` through the network, measure
+       v = Var(Z^[l]) over the batch and the units of layer l (its output before the
+       activation), and while |v - 1| >= tol and fewer than ``max_rounds`` rescalings were
+       made, set W^[l] <- W^[l] / sqrt(v) and measure again.
+
+    Layers below l are done when layer l is treated, so each layer is fitted to the signal it
+    will really receive.  With zero biases Z^[l] is proportional to W^[l], and one rescaling
+    gives variance 1 exactly; a bias makes it take more rounds, or never get there (then
+    ``converged`` is False and the layer keeps the last rescaling).
+
+    ``net`` is anything with ``W`` (a list of (K, n_out, n_in) arrays, assigned into in place)
+    and ``forward(X)`` returning an object whose ``Z[l-1]`` is Z^[l] of shape (K, m, n^[l]),
+    as ``explorer.network.Network``.  Each of the K models is treated on its own, and draws
+    its orthonormal weights from ``numpy.random.default_rng(seed[k])``, layer by layer;
+    ``seed`` defaults to ``net.seeds`` (the network's own seeds), else 0.  Biases are left
+    as they are.
+
+    Returns one ``LSUVLayer`` per layer, in order.
+    """
+    if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, Real):
+        raise TypeError(f"tol must be a real number, got {tol!r}")
+    if not (math.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
+    if isinstance(max_rounds, bool) or not isinstance(max_rounds, (int, np.integer)) or max_rounds < 1:
+        raise ValueError(f"max_rounds must be a positive integer, got {max_rounds!r}")
+    weights = getattr(net, "W", None)
+    if not callable(getattr(net, "forward", None)) or not isinstance(weights, (list, tuple)) or not weights:
+        raise TypeError(
+            f"net must be a network with a list of weights W and a forward(X) method "
+            f"(e.g. explorer.network.Network), got {type(net).__name__}"
+        )
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[0] < 2:
+        raise ValueError(f"X must be a batch of at least 2 examples, one per row; got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.number) or not np.all(np.isfinite(X)):
+        raise ValueError("X must hold finite numbers (no NaN or infinity)")
+    K = weights[0].shape[0]
+    seeds = _lsuv_seeds(seed if seed is not None else getattr(net, "seeds", 0), K)
+
+    rngs = [np.random.default_rng(s) for s in seeds]
+    start = orthogonal()
+    for W in weights:
+        for k in range(K):
+            W[k] = start(rngs[k], W.shape[1:])
+
+    def variance(l: int) -> np.ndarray:
+        """Var(Z^[l+1]) of each model, over the batch and the units."""
+        with np.errstate(all="ignore"):
+            z = np.asarray(net.forward(X).Z[l], dtype=np.float64)
+        return z.reshape(K, -1).var(axis=1)
+
+    report = []
+    for l, W in enumerate(weights):
+        v = variance(l)
+        before = v.copy()
+        scale = np.ones(K)
+        rounds = np.zeros(K, dtype=int)
+        for _ in range(max_rounds):
+            todo = (np.abs(v - 1) >= tol) & np.isfinite(v) & (v > 0)
+            if not todo.any():
+                break
+            factor = np.where(todo, 1 / np.sqrt(np.where(todo, v, 1.0)), 1.0)
+            for k in np.flatnonzero(todo):
+                W[k] = W[k] * factor[k]
+            scale *= factor
+            rounds += todo
+            v = variance(l)
+        report.append(LSUVLayer(l + 1, before, v, scale, rounds, np.abs(v - 1) < tol))
+    return report
+
+
+def _lsuv_seeds(seed: Any, K: int) -> list[int]:
+    seeds = list(seed) if isinstance(seed, (list, tuple, np.ndarray)) else [seed] * K
+    if len(seeds) != K:
+        raise ValueError(f"seed must be one integer or one per model ({K}); got {seed!r}")
+    for s in seeds:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"seed must be a non-negative integer or one per model; got {seed!r}")
+    return [int(s) for s in seeds]
