@@ -8,8 +8,10 @@ through a deep network at initialization (Glorot & Bengio 2010; He et al. 2015).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -38,6 +40,38 @@ ACTIVATION_FACTORS = {  # name: (E[g(z)^2] / q, E[g'(z)^2]) for z ~ N(0, q)
 }
 
 
+MAX_LAYERS = 10_000  # deeper than any network worth predicting
+MAX_BYTES = 500_000_000  # measure_variances refuses to allocate more than this (weights and signals, float64)
+
+
+def _check_sizes(sizes) -> list[int]:
+    """Layer widths [n^[0], ..., n^[L]]: at least two positive integers, at most MAX_LAYERS layers."""
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes={sizes!r} must be a list of layer widths, e.g. [784, 100, 10]")
+    if not 2 <= len(sizes) <= MAX_LAYERS + 1:
+        raise ValueError(f"sizes has {len(sizes)} widths; give from 2 to {MAX_LAYERS + 1:,} (input first)")
+    for n in sizes:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"sizes={list(sizes)!r}: every width must be a positive integer, not {n!r}")
+    return [int(n) for n in sizes]
+
+
+def _check_real(name: str, value, *, positive: bool = False) -> float:
+    """A finite real number, >= 0 (or > 0 if `positive`)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"{name}={value!r} must be a real number")
+    value = float(value)
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ValueError(f"{name}={value!r} must be a finite number {'> 0' if positive else '>= 0'}")
+    return value
+
+
+def _check_count(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise ValueError(f"{name}={value!r} must be an integer from {low:,} to {high:,}")
+    return int(value)
+
+
 @dataclass
 class VariancePrediction:
     """Predicted per-layer statistics, index l-1 for layer l = 1..L.
@@ -54,6 +88,9 @@ class VariancePrediction:
 
 def weight_variances(init, sizes: Sequence[int]) -> np.ndarray:
     """Var(W^[l]) of each layer that `init` promises for the widths `sizes` = [n^[0], ..., n^[L]]."""
+    sizes = _check_sizes(sizes)
+    if not callable(getattr(init, "variance", None)):
+        raise TypeError(f"init={init!r} must be an initializer from explorer.initializers (it has no variance)")
     values = [init.variance((n_out, n_in)) for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False)]
     if any(v is None for v in values):
         raise ValueError(f"init={init!r} is not random; its variance is not defined")
@@ -72,23 +109,32 @@ def propagate_variance(
 
     Every layer, the last included, applies `activation` (linear, tanh in its linear regime, or relu).
     """
-    if activation not in ACTIVATION_FACTORS:
+    if not isinstance(activation, str) or activation not in ACTIVATION_FACTORS:
         raise ValueError(f"activation={activation!r} has no variance rule; valid: {', '.join(ACTIVATION_FACTORS)}")
-    n = np.asarray(sizes, dtype=np.float64)
+    n = np.asarray(_check_sizes(sizes), dtype=np.float64)
     L = len(n) - 1
-    v = np.broadcast_to(np.asarray(weight_var, dtype=np.float64), (L,))
+    try:
+        v = np.broadcast_to(np.asarray(weight_var, dtype=np.float64), (L,))
+    except (TypeError, ValueError):
+        raise ValueError(f"weight_var={weight_var!r} must be one number or one per layer ({L})") from None
+    if not np.all(np.isfinite(v) & (v >= 0)):
+        raise ValueError(f"weight_var={weight_var!r}: every weight variance must be a finite number >= 0")
+    input_second_moment = _check_real("input_second_moment", input_second_moment)
+    bias_var = _check_real("bias_var", bias_var)
+    output_grad_variance = _check_real("output_grad_variance", output_grad_variance)
     forward_factor, backward_factor = ACTIVATION_FACTORS[activation]
     z_var, a_second = np.zeros(L), np.zeros(L)
     previous = input_second_moment
-    for l in range(1, L + 1):
-        z_var[l - 1] = n[l - 1] * v[l - 1] * previous + bias_var
-        a_second[l - 1] = forward_factor * z_var[l - 1]
-        previous = a_second[l - 1]
-    a_var = a_second - (z_var / (2 * np.pi) if activation == "relu" else 0.0)  # E[relu(z)] = sqrt(q / 2 pi)
-    grad_var = np.zeros(L)
-    grad_var[L - 1] = output_grad_variance
-    for l in range(L, 1, -1):
-        grad_var[l - 2] = n[l] * v[l - 1] * backward_factor * grad_var[l - 1]
+    with np.errstate(over="ignore", invalid="ignore"):  # a deep exploding chain reaches inf: a fair answer
+        for l in range(1, L + 1):
+            z_var[l - 1] = n[l - 1] * v[l - 1] * previous + bias_var
+            a_second[l - 1] = forward_factor * z_var[l - 1]
+            previous = a_second[l - 1]
+        a_var = a_second - (z_var / (2 * np.pi) if activation == "relu" else 0.0)  # E[relu(z)] = sqrt(q / 2 pi)
+        grad_var = np.zeros(L)
+        grad_var[L - 1] = output_grad_variance
+        for l in range(L, 1, -1):
+            grad_var[l - 2] = n[l] * v[l - 1] * backward_factor * grad_var[l - 1]
     return VariancePrediction(z_var, a_second, a_var, grad_var)
 
 
@@ -123,7 +169,26 @@ def measure_variances(
     what the backward rule assumes; a gradient computed from the network's own output is correlated with
     its weights, and in the top layers of a deep linear network that doubles the measured variance.
     """
-    from explorer.network import Network, activate, activation_derivative
+    from explorer.network import HIDDEN_ACTIVATIONS, Network, activate, activation_derivative
+
+    sizes = _check_sizes(sizes)
+    if not isinstance(activation, str) or activation not in HIDDEN_ACTIVATIONS:
+        raise ValueError(f"activation={activation!r} is unknown; valid: {', '.join(HIDDEN_ACTIVATIONS)}")
+    if not (isinstance(init, str) or callable(init)):
+        raise TypeError(f"init={init!r} must be an initializer (callable) or its name")
+    examples = _check_count("examples", examples, 1, 1_000_000)
+    models = _check_count("models", models, 1, 1_000)
+    seed = _check_count("seed", seed, 0, 2**63 - 1)
+    input_std = _check_real("input_std", input_std, positive=True)
+    weights = models * sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+    signals = models * examples * (sizes[0] + 3 * sum(sizes[1:]))  # inputs, z, a and the gradient kept per layer
+    needed = 8 * (weights + signals)
+    if needed > MAX_BYTES:
+        raise ValueError(
+            f"sizes with {len(sizes) - 1} layers up to {max(sizes):,} wide, {models} models and {examples} examples "
+            f"need about {needed / 1e6:,.0f} MB; at most {MAX_BYTES / 1e6:,.0f} MB allowed: "
+            "use fewer or narrower layers"
+        )
 
     rng = np.random.default_rng([seed, 1])  # inputs from a stream of their own, apart from the weights'
     net = Network(list(sizes), hidden="linear", output="linear", init=init, seed=[seed + k for k in range(models)])
@@ -174,12 +239,17 @@ def rms(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     typical size of a layer's activations, whatever their sign.
     """
     mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
-    return np.sqrt(mean * mean + std * std)
+    if mean.shape != std.shape:
+        raise ValueError(f"mean has shape {mean.shape} but std has shape {std.shape}; they must match")
+    with np.errstate(over="ignore"):
+        return np.sqrt(mean * mean + std * std)
 
 
 def layer_gain(fan_in: int, weight_var: float) -> float:
     """sqrt(n Var(W)): the factor by which a layer of random weights multiplies the rms of its input,
     on average (linear activation, zero bias). Xavier and LeCun on square layers give 1."""
+    fan_in = _check_count("fan_in", fan_in, 1, 10**9)
+    weight_var = _check_real("weight_var", weight_var)
     return float(np.sqrt(fan_in * weight_var))
 
 
@@ -202,20 +272,29 @@ def chain_scales(gain: float, L: int) -> ChainScales:
 
     Exact, up to one factor per quantity, for W^[l] = gain * I with zero biases (see the note above).
     """
-    if not (isinstance(L, (int, np.integer)) and L >= 2):
-        raise ValueError(f"L={L!r} must be an integer >= 2: the chain needs a hidden layer")
+    if isinstance(L, (bool, np.bool_)) or not (isinstance(L, (int, np.integer)) and 2 <= L <= MAX_LAYERS):
+        raise ValueError(f"L={L!r} must be an integer from 2 to {MAX_LAYERS:,}: the chain needs a hidden layer")
+    gain = _check_real("gain", gain, positive=True)
     l = np.arange(1, L, dtype=np.float64)
-    return ChainScales(
-        activations=gain**l,
-        backprop=gain ** (L - l),
-        weight_grads=np.full(L, float(gain) ** (L - 1)),
-    )
+    with np.errstate(over="ignore", under="ignore"):  # gain^L beyond the float range is inf (or 0): a fair answer
+        return ChainScales(
+            activations=gain**l,
+            backprop=gain ** (L - l),
+            weight_grads=np.full(L, gain) ** (L - 1),
+        )
 
 
 def matched(prediction: np.ndarray, measured: np.ndarray, at: int) -> np.ndarray:
     """The prediction scaled to equal the measurement at index `at`: the shape of the prediction, set to
     the measured height at one layer. All NaN if that measurement is not a positive finite number."""
     prediction, measured = np.asarray(prediction, dtype=np.float64), np.asarray(measured, dtype=np.float64)
+    if prediction.ndim != 1 or prediction.shape != measured.shape:
+        raise ValueError(
+            f"prediction has shape {prediction.shape}, measured {measured.shape}: expected the same 1-D shape"
+        )
+    layers = len(measured)
+    if isinstance(at, (bool, np.bool_)) or not isinstance(at, (int, np.integer)) or not -layers <= at < layers:
+        raise ValueError(f"at={at!r} must be an index into the {len(measured)} layers")
     reference = measured[at]
     if not (np.isfinite(reference) and reference > 0 and np.isfinite(prediction[at]) and prediction[at] > 0):
         return np.full(prediction.shape, np.nan)
