@@ -10,12 +10,29 @@ import gzip
 import math
 import os
 import struct
+import zipfile
+import zlib
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
 TOY_SETS = ("circles", "spiral", "xor", "gaussians", "moons")
 MAX_POINTS = 1_000_000
+MAX_NOISE = 100.0  # the toy sets' coordinates are of order 1: more noise than this is a typo
+MAX_IDX_BYTES = 2_000_000_000  # an IDX file whose header promises more data than this is refused before reading
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    return int(seed)
+
+
+def _check_path(name: str, path) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name}={path!r} must be a file or folder name (str or pathlib.Path)")
+    return os.fspath(path)
 
 
 @dataclass
@@ -26,6 +43,13 @@ class Dataset:
     y: np.ndarray
     name: str
     classes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.X, self.y = np.asarray(self.X), np.asarray(self.y)
+        if self.X.ndim != 2 or self.y.ndim != 1 or len(self.X) != len(self.y):
+            raise ValueError(
+                f"X has shape {self.X.shape} and y {self.y.shape}; expected X (m, n) and y (m,), one label per row"
+            )
 
     def __len__(self) -> int:
         return len(self.y)
@@ -41,13 +65,13 @@ def toy(name: str, n: int = 300, noise: float = 0.1, seed: int = 0) -> Dataset:
     n points (half per class, the odd one to class 1), Gaussian noise of standard deviation `noise`
     added to each coordinate, coordinates of order 1.
     """
-    if name not in TOY_SETS:
+    if not isinstance(name, str) or name not in TOY_SETS:
         raise ValueError(f"dataset={name!r} is unknown; valid: {', '.join(TOY_SETS)}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= MAX_POINTS:
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or not 2 <= n <= MAX_POINTS:
         raise ValueError(f"n={n!r} must be an integer from 2 to {MAX_POINTS:,}")
-    if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise={noise!r} must be a finite number >= 0")
-    rng = np.random.default_rng(seed)
+    if isinstance(noise, (bool, np.bool_)) or not isinstance(noise, Real) or not 0 <= noise <= MAX_NOISE:
+        raise ValueError(f"noise={noise!r} must be a finite number from 0 to {MAX_NOISE:g}")
+    rng = np.random.default_rng(_check_seed(seed))
     n0 = n // 2
     n1 = n - n0
     y = np.concatenate([np.zeros(n0, dtype=np.int64), np.ones(n1, dtype=np.int64)])
@@ -122,8 +146,12 @@ def grid(X: np.ndarray, resolution: int = 60, margin: float = 0.25) -> Grid:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
         raise ValueError(f"X has shape {X.shape}; a grid needs 2-D points (m, 2)")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X holds NaN or infinite values; a grid needs finite points")
     if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or not 2 <= resolution <= 1000:
         raise ValueError(f"resolution={resolution!r} must be an integer from 2 to 1000")
+    if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, Real) or not 0 <= margin <= 10:
+        raise ValueError(f"margin={margin!r} must be a number from 0 to 10 (a fraction of the points' span)")
     low, high = X.min(axis=0), X.max(axis=0)
     pad = margin * np.maximum(high - low, 1e-9)
     return Grid(np.linspace(low[0] - pad[0], high[0] + pad[0], resolution),
@@ -149,16 +177,21 @@ def mnist(path: str | os.PathLike) -> tuple[Dataset, Dataset]:
     standard IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
     t10k-labels-idx1-ubyte), each optionally gzipped (.gz).
     """
-    path = os.fspath(path)
+    path = _check_path("path", path)
     if path.endswith(".npz"):
         if not os.path.isfile(path):
             raise FileNotFoundError(f"MNIST file {path!r} does not exist")
-        with np.load(path) as f:
-            missing = {"x_train", "y_train", "x_test", "y_test"} - set(f.files)
-            if missing:
-                expected = "x_train, y_train, x_test, y_test"
-                raise ValueError(f"{path!r} lacks {', '.join(sorted(missing))}; expected {expected}")
-            parts = [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"{path!r} is not an .npz file (not a zip archive)")
+        try:
+            with np.load(path) as f:
+                missing = {"x_train", "y_train", "x_test", "y_test"} - set(f.files)
+                if missing:
+                    expected = "x_train, y_train, x_test, y_test"
+                    raise ValueError(f"{path!r} lacks {', '.join(sorted(missing))}; expected {expected}")
+                parts = [f[k] for k in ("x_train", "y_train", "x_test", "y_test")]
+        except (OSError, EOFError, zipfile.BadZipFile) as error:
+            raise ValueError(f"{path!r} could not be read as an .npz file: {error}") from None
     else:
         if not os.path.isdir(path):
             raise FileNotFoundError(f"MNIST folder {path!r} does not exist")
@@ -168,7 +201,17 @@ def mnist(path: str | os.PathLike) -> tuple[Dataset, Dataset]:
     x_train, y_train, x_test, y_test = parts
     out = []
     for x, y, which in ((x_train, y_train, "train"), (x_test, y_test, "test")):
+        if x.ndim < 2 or len(x) == 0 or y.ndim != 1:
+            raise ValueError(
+                f"MNIST {which} set: images have shape {x.shape} and labels {y.shape}; "
+                "expected images (m, rows, cols) or (m, pixels) and labels (m,)"
+            )
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 9:
+            found = f"{y.dtype} from {y.min()} to {y.max()}"
+            raise ValueError(f"MNIST {which} labels must be integers from 0 to 9; found {found}")
         x = x.reshape(len(x), -1).astype(np.float64)
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"MNIST {which} images hold NaN or infinite values")
         if len(x) != len(y):
             raise ValueError(f"MNIST {which} set has {len(x)} images but {len(y)} labels")
         out.append(Dataset(x, y.astype(np.int64), f"mnist-{which}", tuple(map(str, range(10)))))
@@ -188,22 +231,30 @@ _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f
 
 def read_idx(filename: str | os.PathLike) -> np.ndarray:
     """Read one IDX file (gzipped or not): a magic number 0x0000TTDD, DD big-endian dimension sizes, data."""
-    filename = os.fspath(filename)
+    filename = _check_path("filename", filename)
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f"IDX file {filename!r} does not exist")
     opener = gzip.open if filename.endswith(".gz") else open
     try:
         with opener(filename, "rb") as f:
-            data = f.read()
-    except (OSError, EOFError) as error:
+            magic = f.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_TYPES or magic[3] == 0:
+                raise ValueError(f"{filename!r} is not an IDX file (bad magic number)")
+            dtype = np.dtype(_IDX_TYPES[magic[2]])
+            ndim = magic[3]
+            header = f.read(4 * ndim)
+            if len(header) < 4 * ndim:
+                raise ValueError(f"{filename!r} is truncated: its header is incomplete")
+            shape = struct.unpack(f">{ndim}I", header)
+            expected = math.prod(shape) * dtype.itemsize
+            if expected > MAX_IDX_BYTES:
+                raise ValueError(
+                    f"{filename!r} says it holds shape {shape}, {expected / 1e6:,.0f} MB; "
+                    f"at most {MAX_IDX_BYTES / 1e6:,.0f} MB allowed"
+                )
+            body = f.read(expected + 1)  # one byte more than promised shows padding
+    except (OSError, EOFError, zlib.error) as error:
         raise ValueError(f"{filename!r} could not be read as IDX: {error}") from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES or data[3] == 0:
-        raise ValueError(f"{filename!r} is not an IDX file (bad magic number)")
-    dtype = np.dtype(_IDX_TYPES[data[2]])
-    ndim = data[3]
-    if len(data) < 4 + 4 * ndim:
-        raise ValueError(f"{filename!r} is truncated: its header is incomplete")
-    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    body = data[4 + 4 * ndim :]
     if len(body) != expected:
         raise ValueError(
             f"{filename!r} is truncated or padded: {len(body)} data bytes for shape {shape}, expected {expected}"
@@ -213,7 +264,12 @@ def read_idx(filename: str | os.PathLike) -> np.ndarray:
 
 def write_idx(filename: str | os.PathLike, array: np.ndarray) -> None:
     """Write an array of uint8 as an IDX file (gzipped if the name ends in .gz): for tests and small sets."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
+    filename = _check_path("filename", filename)
+    values = np.asarray(array)
+    bytes_ok = values.ndim > 0 and values.size > 0 and np.all(np.isfinite(values))
+    if not (bytes_ok and 0 <= values.min() <= values.max() <= 255):
+        raise ValueError(f"array of shape {values.shape} must be non-empty with values from 0 to 255 (uint8)")
+    array = np.ascontiguousarray(values, dtype=np.uint8)
     header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     opener = gzip.open if os.fspath(filename).endswith(".gz") else open
     with opener(filename, "wb") as f:
@@ -226,8 +282,11 @@ def write_idx(filename: str | os.PathLike, array: np.ndarray) -> None:
 
 def train_test_split(data: Dataset, test_fraction: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
     """Shuffle with `seed` and cut off the last `test_fraction` of the examples as a test set."""
-    if not (0 < test_fraction < 1):
-        raise ValueError(f"test_fraction={test_fraction!r} must be between 0 and 1")
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data={data!r} must be an explorer.datasets.Dataset")
+    if isinstance(test_fraction, (bool, np.bool_)) or not isinstance(test_fraction, Real) or not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction={test_fraction!r} must be a number between 0 and 1")
+    seed = _check_seed(seed)
     m = len(data)
     n_test = int(round(m * test_fraction))
     if n_test < 1 or n_test >= m:
@@ -264,6 +323,8 @@ class Standardizer:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != len(self.mean):
             raise ValueError(f"X has shape {X.shape}; expected (m, {len(self.mean)})")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X holds NaN or infinite values; clean the data first")
         return (X - self.mean) / self.std
 
 
