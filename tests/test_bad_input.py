@@ -1,0 +1,285 @@
+"""Bad input gets a clear message: every public function of the package, one row per bad call.
+
+Each row is (call, error, parts): the call as it would be typed, the exception it must raise, and the parts
+its message must contain, as a rule the argument's name, the value given and what is allowed. The names
+used in the calls (net, X, Y, trainer, FILES, ...) are defined in NAMES below.
+
+Print the table with the messages the package gives today (markdown, for the issue's closing note):
+
+    .venv/bin/python tests/test_bad_input.py
+"""
+
+from __future__ import annotations
+
+import atexit
+import gzip
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import pytest
+
+from explorer import datasets, theory
+from explorer import initializers as init
+from explorer.network import Network, activate, activation_derivative, loss_and_grad, output_activation
+from explorer.training import History, Trainer, histogram_counts
+
+NAN, INF = float("nan"), float("inf")
+
+ROWS: list[tuple[str, type[Exception], tuple[str, ...]]] = [
+    # -- initializers -----------------------------------------------------------------------------
+    ("init.variance_scaling(scale=-1.0)", ValueError, ("scale", "-1.0", "> 0")),
+    ("init.variance_scaling(scale=0)", ValueError, ("scale", "0.0", "> 0", "zeros()")),
+    ("init.variance_scaling(scale=NAN)", ValueError, ("scale", "nan", "finite")),
+    ("init.variance_scaling(scale='2')", TypeError, ("scale", "'2'", "real number")),
+    ("init.variance_scaling(mode='fan_sum')", ValueError, ("mode", "'fan_sum'", "fan_in, fan_out, fan_avg")),
+    ("init.variance_scaling(distribution='gaussian')", ValueError,
+     ("distribution", "'gaussian'", "normal, truncated_normal, uniform")),
+    ("init.normal(std=0)", ValueError, ("std", "0.0", "> 0")),
+    ("init.normal(std=1e300)", ValueError, ("std", "1e+300", "at most 1e+100")),
+    ("init.normal(mean=INF)", ValueError, ("mean", "inf", "finite")),
+    ("init.uniform(limit=-1)", ValueError, ("limit", "-1.0", "> 0")),
+    ("init.constant(NAN)", ValueError, ("value", "nan", "finite")),
+    ("init.xavier_normal(gain=0)", ValueError, ("gain", "0.0", "> 0")),
+    ("init.he_normal(mode='fan_avg')", ValueError, ("mode", "'fan_avg'", "fan_in, fan_out")),
+    ("init.he_uniform(nonlinearity='gelu')", ValueError, ("nonlinearity", "'gelu'", "relu, leaky_relu")),
+    ("init.gain('ReLU')", ValueError, ("nonlinearity", "'ReLU'", "relu")),
+    ("init.gain('leaky_relu', param=NAN)", ValueError, ("param", "nan", "finite")),
+    ("init.orthogonal(gain=INF)", ValueError, ("gain", "inf", "finite")),
+    ("init.identity(gain=-1.5)", ValueError, ("gain", "-1.5", "> 0")),
+    ("init.get('kaiming')", ValueError, ("name", "'kaiming'", "he_normal", "kaiming_normal")),
+    ("init.get(None)", TypeError, ("name", "None", "he_normal")),
+    ("init.get('he_normal', gain=2)", TypeError, ("he_normal", "gain=2", "mode, nonlinearity, param")),
+    ("init.he_normal()(rng, (3, 0))", ValueError, ("shape", "(3, 0)", "positive ints")),
+    ("init.he_normal()(rng, (2, 3, 4))", ValueError, ("shape", "(2, 3, 4)", "1 or 2")),
+    ("init.he_normal()(0, (3, 2))", TypeError, ("rng", "numpy.random.Generator", "int")),
+    ("init.he_normal()(rng, (100_000, 100_000))", ValueError,
+     ("shape=(100000, 100000)", "10,000,000,000 weights", "at most 50,000,000")),
+    ("init.orthogonal()(rng, (5,))", ValueError, ("shape", "(5,)", "2-D")),
+    ("init.he_normal().variance('3x2')", ValueError, ("shape", "'3x2'", "tuple")),
+    # -- datasets ---------------------------------------------------------------------------------
+    ("datasets.toy('spirals')", ValueError, ("dataset='spirals'", "circles, spiral, xor, gaussians, moons")),
+    ("datasets.toy('circles', n=1)", ValueError, ("n=1", "from 2 to 1,000,000")),
+    ("datasets.toy('circles', n=300.0)", ValueError, ("n=300.0", "integer")),
+    ("datasets.toy('circles', noise=-0.1)", ValueError, ("noise=-0.1", "from 0 to 100")),
+    ("datasets.toy('circles', noise=NAN)", ValueError, ("noise=nan", "finite")),
+    ("datasets.toy('circles', seed=-1)", ValueError, ("seed=-1", "non-negative integer")),
+    ("datasets.grid(np.zeros((5, 3)))", ValueError, ("X has shape (5, 3)", "(m, 2)")),
+    ("datasets.grid(np.array([[0.0, NAN]]))", ValueError, ("X", "NaN")),
+    ("datasets.grid(points, resolution=1)", ValueError, ("resolution=1", "from 2 to 1000")),
+    ("datasets.grid(points, margin=-1)", ValueError, ("margin=-1", "from 0 to 10")),
+    ("datasets.mnist(FILES['missing'])", FileNotFoundError, ("no-such-folder", "does not exist")),
+    ("datasets.mnist(FILES['empty'])", FileNotFoundError, ("train-images-idx3-ubyte", "not found")),
+    ("datasets.mnist(3)", TypeError, ("path=3", "str or pathlib.Path")),
+    ("datasets.mnist(FILES['junk.npz'])", ValueError, ("junk.npz", "not an .npz file")),
+    ("datasets.mnist(FILES['partial.npz'])", ValueError, ("partial.npz", "lacks x_test, y_test")),
+    ("datasets.mnist(FILES['labels.npz'])", ValueError, ("labels", "0 to 9", "12")),
+    ("datasets.mnist(FILES['nan.npz'])", ValueError, ("images", "NaN")),
+    ("datasets.read_idx(FILES['truncated'])", ValueError, ("truncated", "72 data bytes", "expected 80")),
+    ("datasets.read_idx(FILES['padded'])", ValueError, ("padded", "expected 80")),
+    ("datasets.read_idx(FILES['not-idx'])", ValueError, ("not-idx", "not an IDX file", "magic number")),
+    ("datasets.read_idx(FILES['short-header'])", ValueError, ("short-header", "header is incomplete")),
+    ("datasets.read_idx(FILES['broken.gz'])", ValueError, ("broken.gz", "could not be read as IDX")),
+    ("datasets.read_idx(FILES['huge.gz'])", ValueError, ("huge.gz", "(60000, 60000, 60000)", "at most 2,000 MB")),
+    ("datasets.write_idx(FILES['out'], np.array([300]))", ValueError, ("array", "from 0 to 255")),
+    ("datasets.train_test_split(data, test_fraction=1.0)", ValueError, ("test_fraction=1.0", "between 0 and 1")),
+    ("datasets.train_test_split(data, test_fraction=0.0001)", ValueError, ("test_fraction=0.0001", "empty")),
+    ("datasets.train_test_split(np.zeros((3, 2)))", TypeError, ("data=", "Dataset")),
+    ("datasets.Standardizer.fit(np.array([[1.0, NAN]]))", ValueError, ("X", "NaN")),
+    ("datasets.standardize(np.zeros((3, 2)), np.zeros((3, 3)))", ValueError, ("X has shape (3, 3)", "(m, 2)")),
+    ("datasets.Dataset(np.zeros((3, 2)), np.zeros(4), 'x')", ValueError, ("X has shape (3, 2)", "y (4,)", "(m,)")),
+    # -- theory -----------------------------------------------------------------------------------
+    ("theory.propagate_variance([784, 0, 10], 0.01)", ValueError, ("sizes=[784, 0, 10]", "positive integer", "0")),
+    ("theory.propagate_variance([10], 0.1)", ValueError, ("sizes has 1 widths", "from 2")),
+    ("theory.propagate_variance([10] * 20_000, 0.1)", ValueError, ("sizes has 20000 widths", "10,001")),
+    ("theory.propagate_variance([10, 10, 10], [0.1, 0.1, 0.1])", ValueError,
+     ("weight_var=[0.1, 0.1, 0.1]", "one per layer (2)")),
+    ("theory.propagate_variance([10, 10], -0.1)", ValueError, ("weight_var=-0.1", ">= 0")),
+    ("theory.propagate_variance([10, 10], 0.1, activation='gelu')", ValueError,
+     ("activation='gelu'", "linear, tanh, relu")),
+    ("theory.propagate_variance([10, 10], 0.1, input_second_moment=NAN)", ValueError,
+     ("input_second_moment=nan", "finite")),
+    ("theory.propagate_variance([10, 10], 0.1, bias_var=-1)", ValueError, ("bias_var=-1", ">= 0")),
+    ("theory.weight_variances('he_normal', [10, 10])", TypeError, ("init='he_normal'", "initializer")),
+    ("theory.weight_variances(init.identity(), [10, 10])", ValueError, ("init=identity(gain=1.0)", "not random")),
+    ("theory.measure_variances([1024] * 101, init.he_normal())", ValueError, ("5,880 MB", "at most 500 MB")),
+    ("theory.measure_variances([10, 10], init.he_normal(), examples=0)", ValueError,
+     ("examples=0", "from 1 to 1,000,000")),
+    ("theory.measure_variances([10, 10], init.he_normal(), input_std=0)", ValueError, ("input_std=0", "> 0")),
+    ("theory.measure_variances([10, 10], init.he_normal(), activation='softmax')", ValueError,
+     ("activation='softmax'", "linear, relu, leaky_relu, tanh, sigmoid")),
+    ("theory.measure_variances([10, 10], 42)", TypeError, ("init=42", "initializer")),
+    ("theory.chain_scales(1.5, L=1)", ValueError, ("L=1", "from 2 to 10,000")),
+    ("theory.chain_scales(INF, L=10)", ValueError, ("gain=inf", "finite")),
+    ("theory.layer_gain(0, 0.1)", ValueError, ("fan_in=0", "from 1")),
+    ("theory.rms([1, 2], [1, 2, 3])", ValueError, ("mean has shape (2,)", "std has shape (3,)")),
+    ("theory.matched([1, 2], [1, 2], at=5)", ValueError, ("at=5", "2 layers")),
+    # -- network ----------------------------------------------------------------------------------
+    ("Network([2])", ValueError, ("sizes=[2]", "input and an output")),
+    ("Network([2, 0, 1])", ValueError, ("sizes=[2, 0, 1]", "positive integer", "0")),
+    ("Network(5)", TypeError, ("sizes=5", "list of layer widths")),
+    ("Network([2] * 20_000)", ValueError, ("sizes", "19,999", "at most")),
+    ("Network([2, 100_000, 100_000, 1])", ValueError, ("sizes=[2, 100000, 100000, 1]", "MB", "at most 50,000,000")),
+    ("Network([2, 3, 1], hidden='gelu')", ValueError, ("'gelu'", "linear, relu, leaky_relu, tanh, sigmoid")),
+    ("Network([2, 3, 1], hidden=['relu', 'tanh'])", ValueError, ("hidden=['relu', 'tanh']", "1 hidden layers")),
+    ("Network([2, 3, 1], output='softplus')", ValueError, ("output='softplus'", "sigmoid, softmax, linear")),
+    ("Network([2, 3, 1], init='kaiming')", ValueError, ("init='kaiming'", "he_normal")),
+    ("Network([2, 3, 1], bias_init='nope')", ValueError, ("bias_init='nope'", "zeros")),
+    ("Network([2, 3, 1], init=3.5)", TypeError, ("init=3.5",)),
+    ("Network([2, 3, 1], seed=-1)", ValueError, ("seed=-1", "non-negative integer")),
+    ("Network([2, 3, 1], init=['he_normal'] * 3, seed=[0, 1])", ValueError, ("seed has 2 entries", "3 models")),
+    ("Network([2, 3, 1], dtype='float16')", ValueError, ("dtype='float16'", "float32, float64")),
+    ("Network([2, 3, 1], dtype='banana')", ValueError, ("dtype='banana'", "float32, float64")),
+    ("net.forward(np.zeros((5, 3)))", ValueError, ("X has shape (5, 3)", "(m, 2)")),
+    ("net.forward(np.zeros((0, 2)))", ValueError, ("X has no rows",)),
+    ("net.predict(X_nan)", ValueError, ("X", "NaN")),
+    ("net.backward(net.forward(X), np.zeros((4, 1)))", ValueError, ("Y has shape (4, 1)", "(5, 1)")),
+    ("net.cost(X, Y_nan)", ValueError, ("Y", "NaN")),
+    ("net3.cost(X, np.array([0, 1, 2, 3, 0]))", ValueError, ("labels outside 0..2",)),
+    ("net.accuracy(net.predict(X), np.zeros((4, 1)))", ValueError, ("Y has shape (4, 1)", "(5, 1)")),
+    ("activate('gelu', z)", ValueError, ("activation='gelu'", "relu")),
+    ("activation_derivative('swish', z, z)", ValueError, ("activation='swish'", "relu")),
+    ("loss_and_grad('hinge', z, z)", ValueError, ("output='hinge'", "sigmoid, softmax, linear")),
+    ("output_activation('hinge', z)", ValueError, ("output='hinge'", "sigmoid, softmax, linear")),
+    # -- training ---------------------------------------------------------------------------------
+    ("Trainer('net', X, Y)", TypeError, ("net='net'", "Network")),
+    ("Trainer(net, X, Y, lr=0)", ValueError, ("lr=0", "positive finite")),
+    ("Trainer(net, X, Y, lr=NAN)", ValueError, ("lr=nan", "positive finite")),
+    ("Trainer(net, X, Y, lr=[0.1, 0.2])", ValueError, ("lr=[0.1, 0.2]", "one per model (1)")),
+    ("Trainer(net, X, Y, lr='fast')", TypeError, ("lr='fast'", "number")),
+    ("Trainer(net, X, Y, optimizer='rmsprop')", ValueError, ("optimizer='rmsprop'", "sgd, momentum, adam")),
+    ("Trainer(net, X, Y, momentum=1.0)", ValueError, ("momentum=1.0", "[0, 1)")),
+    ("Trainer(net, X, Y, batch_size=0)", ValueError, ("batch_size=0", "positive integer")),
+    ("Trainer(net, X, Y, diverge_above=NAN)", ValueError, ("diverge_above=nan", "positive")),
+    ("Trainer(net, X_nan, Y)", ValueError, ("X", "NaN")),
+    ("Trainer(net, X, Y_nan)", ValueError, ("Y", "NaN")),
+    ("Trainer(net, X, Y[:3])", ValueError, ("Y has shape (3, 1)", "(5, 1)")),
+    ("Trainer(net, X, Y, act_bins=[1.0, 0.0])", ValueError, ("act_bins", "increasing")),
+    ("Trainer(net, X, Y, probe=np.zeros((4, 3)))", ValueError, ("probe", "(4, 3)", "(m, 2)")),
+    ("Trainer(net, X, Y, evaluate={'test': (X, Y[:2])})", ValueError, ("evaluate['test']", "(2, 1)", "(5, 1)")),
+    ("Trainer(net, X, Y, evaluate={'test': (X, Y_nan)})", ValueError, ("evaluate['test']", "NaN")),
+    ("Trainer(net, X, Y, seed=-1)", ValueError, ("seed=-1", "non-negative integer")),
+    ("Trainer(net, X, Y, blas_threads=0)", ValueError, ("blas_threads=0", "positive integer")),
+    ("trainer.snapshots(every=0)", ValueError, ("every=0", "positive integer")),
+    ("trainer.run(steps=-1)", ValueError, ("steps=-1", "non-negative integer")),
+    ("trainer.run(steps=2.5)", ValueError, ("steps=2.5", "integer")),
+    ("History(1, max_points=2)", ValueError, ("max_points=2", ">= 4")),
+    ("History(0)", ValueError, ("models=0", "positive integer")),
+    ("History(1).append(0, [1.0, 2.0])", ValueError, ("values", "2", "1 model")),
+    ("histogram_counts(np.zeros((2, 5)), np.array([1.0, 0.0]))", ValueError, ("edges", "increasing")),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# What the calls refer to.
+
+
+def _write_files(folder: str) -> dict[str, str]:
+    """Broken MNIST-like files: a missing folder, an empty one, bad .npz archives, bad IDX files."""
+    path = {name: os.path.join(folder, name) for name in (
+        "missing", "empty", "junk.npz", "partial.npz", "labels.npz", "nan.npz", "truncated", "padded",
+        "not-idx", "short-header", "broken.gz", "huge.gz", "out")}
+    path["missing"] = os.path.join(folder, "no-such-folder")
+    os.mkdir(path["empty"])
+    with open(path["junk.npz"], "wb") as f:
+        f.write(b"this is not a zip archive")
+    images, labels = np.zeros((3, 4, 4), np.uint8), np.array([0, 1, 2])
+    np.savez(path["partial.npz"], x_train=images, y_train=labels)
+    np.savez(path["labels.npz"], x_train=images, y_train=np.array([0, 1, 12]), x_test=images, y_test=labels)
+    np.savez(path["nan.npz"], x_train=np.full((3, 4), NAN), y_train=labels, x_test=images, y_test=labels)
+    datasets.write_idx(path["padded"], np.zeros((5, 4, 4)))  # 80 data bytes ...
+    with open(path["padded"], "rb") as f:
+        good = f.read()
+    with open(path["truncated"], "wb") as f:
+        f.write(good[:-8])  # ... 72 of them
+    with open(path["padded"], "ab") as f:
+        f.write(b"\0" * 8)  # ... 88 of them
+    with open(path["not-idx"], "wb") as f:
+        f.write(b"P5 28 28 255\n")  # a PGM image
+    with open(path["short-header"], "wb") as f:
+        f.write(bytes([0, 0, 0x08, 3, 0, 0]))  # promises 3 sizes, holds half of one
+    with open(path["broken.gz"], "wb") as f:
+        f.write(b"\x1f\x8b\x08 not really gzip")
+    with gzip.open(path["huge.gz"], "wb") as f:  # a few bytes that promise 216 TB
+        f.write(bytes([0, 0, 0x08, 3]) + (60_000).to_bytes(4, "big") * 3)
+    return path
+
+
+_FOLDER = tempfile.mkdtemp(prefix="explorer-bad-input-")
+atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
+
+
+def _names() -> dict:
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.5, 0.5]])
+    Y = np.array([0, 1, 0, 1, 1])
+    net = Network([2, 3, 1], seed=0)
+    return dict(
+        np=np, init=init, datasets=datasets, theory=theory, Network=Network, Trainer=Trainer, History=History,
+        activate=activate, activation_derivative=activation_derivative, loss_and_grad=loss_and_grad,
+        output_activation=output_activation, histogram_counts=histogram_counts, NAN=NAN, INF=INF,
+        rng=np.random.default_rng(0), FILES=_write_files(_FOLDER), points=np.zeros((4, 2)),
+        data=datasets.toy("xor", n=10), X=X, Y=Y, X_nan=np.where(X > 0.9, NAN, X), Y_nan=np.where(Y > 0, NAN, 0.0),
+        net=net, net3=Network([2, 3, 3], output="softmax"), trainer=Trainer(net, X, Y), z=np.zeros((1, 5, 1)),
+    )
+
+
+NAMES = _names()
+
+
+def call(text: str):
+    return eval(text, dict(NAMES))  # the table's own calls, nothing from outside
+
+
+@pytest.mark.parametrize("text, error, parts", ROWS, ids=[text for text, _, _ in ROWS])
+def test_bad_input_is_refused_with_a_message_naming_it(text, error, parts):
+    with pytest.raises(error) as raised:
+        call(text)
+    message = str(raised.value)
+    missing = [part for part in parts if part not in message]
+    assert not missing, f"{text} raised {type(raised.value).__name__}: {message!r}, which lacks {missing}"
+
+
+def test_the_table_covers_every_public_function():
+    """Each public function and class of the engine appears in at least one row."""
+    import explorer.initializers
+    import explorer.training
+
+    table = " ".join(text for text, _, _ in ROWS)
+    public = {
+        "init": [n for n in explorer.initializers.__all__ if callable(getattr(init, n)) and n != "Initializer"],
+        "datasets": ["toy", "grid", "mnist", "read_idx", "write_idx", "train_test_split", "Standardizer",
+                     "standardize", "Dataset"],
+        "theory": ["propagate_variance", "weight_variances", "measure_variances", "rms", "layer_gain",
+                   "chain_scales", "matched"],
+    }
+    missing = [f"{module}.{name}(" for module, names in public.items() for name in names
+               if f"{module}.{name}(" not in table and f"{module}.{name}." not in table]
+    for name in ("Network(", "net.forward(", "net.predict(", "net.backward(", "net.cost(", "net.accuracy(",
+                 "activate(", "activation_derivative(", "loss_and_grad(", "output_activation(", "Trainer(",
+                 "trainer.snapshots(", "trainer.run(", "History(", "histogram_counts("):
+        if name not in table:
+            missing.append(name)
+    missing = [m for m in missing if m not in ("init.zeros(", "init.lecun_normal(", "init.lecun_uniform(")]
+    assert not missing, f"no bad-input row for {missing}"  # zeros and lecun_* take no arguments
+    assert explorer.training.Trainer is Trainer
+
+
+def markdown() -> str:
+    """The table as markdown, with the message each call gives today."""
+    lines = ["| call | error | message |", "|---|---|---|"]
+    for text, error, parts in ROWS:
+        try:
+            call(text)
+            got, message = "no error", f"(expected {error.__name__} naming {', '.join(parts)})"
+        except Exception as raised:  # noqa: BLE001 - the table shows whatever happens
+            got, message = type(raised).__name__, str(raised)
+            if not isinstance(raised, error) or any(part not in message for part in parts):
+                message += f" **(expected {error.__name__} naming {', '.join(parts)})**"
+        cell = message.replace(_FOLDER, "…").replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| `{text.replace('|', chr(92) + '|')}` | {got} | {cell} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown())
