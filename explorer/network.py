@@ -11,18 +11,30 @@ and A^[0] = X. The last layer's activation comes with its loss: sigmoid with bin
 softmax with cross-entropy, linear with mean squared error. Each loss is computed from the logits
 Z^[L] (never from log of a rounded probability), so it stays finite.
 
-Every array carries a leading model axis of length K: K independent networks of the same shape,
-each with its own initialization and seed, run in one vectorised computation. K = 1 is the
-ordinary case. All parameters of all models live in one flat buffer `params` of shape (K, P);
-`W[l]` and `b[l]` are views into it, so an optimizer updates everything with one array operation.
+Every array the caller sees carries a leading model axis of length K: K independent networks of the
+same shape, each with its own initialization and seed, run in one computation. K = 1 is the ordinary
+case. All parameters live in one flat buffer `params`; `W[l]` and `b[l]` are views into it, so an
+optimizer updates everything with one array operation.
+
+Where the speed comes from (the demos' networks are tiny, so the cost is the number of numpy calls,
+not arithmetic):
+- the bias is folded into the weights: layer l keeps one matrix [W^[l], b^[l]] and its input carries a
+  column of ones, so one matrix product gives Z (and one gives dW with db);
+- every intermediate array lives in a `Workspace` allocated once and written with `out=`;
+- K small models are *packed*: layer l of all models is one block-diagonal matrix, so the K models
+  cost one matrix product per layer, not K (numpy's stacked matmul makes one BLAS call per model).
+  Wide models are *stacked* instead, (K, n_out, n_in + 1), where the zeros between the blocks would
+  cost more arithmetic than the calls they save.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 
 from explorer import initializers
 
@@ -30,54 +42,81 @@ Initializer = Callable[[np.random.Generator, tuple], np.ndarray]
 
 HIDDEN_ACTIVATIONS = ("linear", "relu", "leaky_relu", "tanh", "sigmoid")
 OUTPUTS = {"sigmoid": "binary_cross_entropy", "softmax": "cross_entropy", "linear": "mean_squared_error"}
+LAYOUTS = ("auto", "packed", "stacked")
 LEAKY_SLOPE = 0.01
 MAX_PARAMETERS = 50_000_000  # per stack: 400 MB in float64; refuse larger rather than swap
+PACK_WIDTH = 64  # "auto" packs K models when K times the widest layer is at most this
 
 
 # ---------------------------------------------------------------------------------------------
-# Activations: g(z) and g'(z) written out once each.
+# Activations: g(z) and g'(z) written out once each; `out` receives the result when given.
 
 
-def activate(name: str, z: np.ndarray) -> np.ndarray:
+def activate(name: str, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """g(z) for a hidden activation `name`."""
     if name == "linear":
-        return z
+        if out is None:
+            return z
+        np.copyto(out, z)
+        return out
     if name == "relu":
-        return np.maximum(z, 0)
-    if name == "leaky_relu":
-        return np.where(z > 0, z, LEAKY_SLOPE * z)
+        return np.maximum(z, 0, out=out)
+    if name == "leaky_relu":  # max(z, 0.01 z) is z for z > 0 and 0.01 z below
+        scaled = np.multiply(z, LEAKY_SLOPE, out=out)
+        return np.maximum(z, scaled, out=scaled)
     if name == "tanh":
-        return np.tanh(z)
+        return np.tanh(z, out=out)
     if name == "sigmoid":
-        return sigmoid(z)
+        return expit(z, out=out)
     raise ValueError(f"activation={name!r} is unknown; valid: {', '.join(HIDDEN_ACTIVATIONS)}")
 
 
-def activation_derivative(name: str, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+def activation_derivative(name: str, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """g'(z), using a = g(z) where that is cheaper."""
+    if out is None:
+        out = np.empty_like(z)
     if name == "linear":
-        return np.ones_like(z)
-    if name == "relu":
-        return (z > 0).astype(z.dtype)
-    if name == "leaky_relu":
-        return np.where(z > 0, 1.0, LEAKY_SLOPE).astype(z.dtype)
-    if name == "tanh":
-        return 1 - a * a
-    if name == "sigmoid":
-        return a * (1 - a)
-    raise ValueError(f"activation={name!r} is unknown; valid: {', '.join(HIDDEN_ACTIVATIONS)}")
+        out.fill(1)
+    elif name == "relu":
+        np.greater(z, 0, out=out)
+    elif name == "leaky_relu":
+        np.greater(z, 0, out=out)
+        np.multiply(out, 1 - LEAKY_SLOPE, out=out)
+        np.add(out, LEAKY_SLOPE, out=out)
+    elif name == "tanh":  # 1 - a^2
+        np.multiply(a, a, out=out)
+        np.subtract(1, out, out=out)
+    elif name == "sigmoid":  # a (1 - a)
+        np.subtract(1, a, out=out)
+        np.multiply(out, a, out=out)
+    else:
+        raise ValueError(f"activation={name!r} is unknown; valid: {', '.join(HIDDEN_ACTIVATIONS)}")
+    return out
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-z)), without overflow for large |z|."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """1 / (1 + exp(-z)), without overflow for large |z| (scipy's expit)."""
+    return expit(z, out=out)
 
 
-def softmax(z: np.ndarray) -> np.ndarray:
+def softmax(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Softmax over the last axis, shifted by the maximum so exp never overflows."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    out = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=-1, keepdims=True)
+    return out
+
+
+def output_activation(output: str, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The network's prediction from its logits: probabilities or values."""
+    if output == "sigmoid":
+        return sigmoid(z, out=out)
+    if output == "softmax":
+        return softmax(z, out=out)
+    if out is None:
+        return z
+    np.copyto(out, z)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,37 +124,49 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def loss_and_grad(output: str, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cost of each model (shape K) and its gradient with respect to the logits Z^[L].
+    """Cost of each model (shape K) and its gradient with respect to the logits Z^[L], (K, m, n^[L]).
 
     y has the shape of one model's output, (m, n^[L]); for softmax it is one-hot.
     """
-    m = z.shape[-2]
+    out = output_activation(output, z, out=np.empty_like(z))
+    dz, scratch = np.empty_like(z), np.empty_like(z)
+    return loss_and_grad_into(output, z, out, y, dz, scratch), dz
+
+
+def loss_and_grad_into(
+    output: str, z: np.ndarray, out: np.ndarray, y: np.ndarray, dz: np.ndarray, scratch: np.ndarray
+) -> np.ndarray:
+    """Like `loss_and_grad`, writing dCost/dZ into `dz`; `out` holds the output activation of z and
+    `scratch` is a buffer of z's shape. Returns the cost of each model."""
+    m, n_out = z.shape[-2], z.shape[-1]
     if output == "sigmoid":
-        # -[y log s(z) + (1-y) log(1-s(z))] = max(z,0) - z y + log(1 + exp(-|z|))
-        per_example = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-        cost = per_example.sum(axis=(-2, -1)) / m
-        return cost, (sigmoid(z) - y) / m
+        # -[y log s(z) + (1-y) log(1-s(z))] = log(1 + e^z) - y z
+        np.logaddexp(0, z, out=scratch)
+        np.multiply(z, y, out=dz)
+        np.subtract(scratch, dz, out=scratch)
+        cost = scratch.sum(axis=(-2, -1)) / m
+        np.subtract(out, y, out=dz)
+        np.multiply(dz, 1 / m, out=dz)
+        return cost
     if output == "softmax":
-        shifted = z - z.max(axis=-1, keepdims=True)
-        log_sum_exp = np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-        log_probs = shifted - log_sum_exp
-        cost = -(y * log_probs).sum(axis=(-2, -1)) / m
-        return cost, (np.exp(log_probs) - y) / m
+        # -sum y log softmax(z) = sum y (logsumexp(z) - z)
+        shift = z.max(axis=-1, keepdims=True)
+        np.subtract(z, shift, out=scratch)
+        np.exp(scratch, out=scratch)
+        log_sum_exp = np.log(scratch.sum(axis=-1, keepdims=True)) + shift
+        np.subtract(log_sum_exp, z, out=scratch)
+        np.multiply(scratch, y, out=scratch)
+        cost = scratch.sum(axis=(-2, -1)) / m
+        np.subtract(out, y, out=dz)
+        np.multiply(dz, 1 / m, out=dz)
+        return cost
     if output == "linear":
-        diff = z - y
-        n_out = z.shape[-1]
-        cost = (diff * diff).sum(axis=(-2, -1)) / (m * n_out)
-        return cost, 2 * diff / (m * n_out)
+        np.subtract(z, y, out=dz)
+        np.multiply(dz, dz, out=scratch)
+        cost = scratch.sum(axis=(-2, -1)) / (m * n_out)
+        np.multiply(dz, 2 / (m * n_out), out=dz)
+        return cost
     raise ValueError(f"output={output!r} is unknown; valid: {', '.join(OUTPUTS)}")
-
-
-def output_activation(output: str, z: np.ndarray) -> np.ndarray:
-    """The network's prediction from its logits: probabilities or values."""
-    if output == "sigmoid":
-        return sigmoid(z)
-    if output == "softmax":
-        return softmax(z)
-    return z
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,10 +174,14 @@ def output_activation(output: str, z: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Forward:
-    """What a forward pass keeps: Z[l] and A[l] for l = 1..L (index 0 of A is the input)."""
+    """What a forward pass keeps: Z[l-1] is Z^[l] and A[l] is A^[l], each (K, m, n^[l]); A[0] is X (m, n^[0]).
 
-    Z: list[np.ndarray]  # Z[l-1] is Z^[l], shape (K, m, n^[l])
-    A: list[np.ndarray]  # A[0] is X (m, n^[0]); A[l] is A^[l], shape (K, m, n^[l])
+    The arrays are views into `workspace`, whose buffers the next pass through the same workspace reuses.
+    """
+
+    Z: list[np.ndarray]
+    A: list[np.ndarray]
+    workspace: Workspace
 
     @property
     def output(self) -> np.ndarray:
@@ -137,17 +192,55 @@ class Forward:
 class Backward:
     """What a backward pass gives, for every layer l = 1..L.
 
-    dW[l-1], db[l-1]: gradients of each model's cost with respect to W^[l], b^[l] (views into `flat`).
-    dA[l-1]: gradient with respect to the activation A^[l] (for l = L, the probabilities).
+    flat: the gradient of each model's cost with respect to every parameter, laid out like Network.params.
+    dW[l-1], db[l-1]: the same gradient cut into W^[l] and b^[l] views, (K, n^[l], n^[l-1]) and (K, n^[l]).
+    dA[l-1]: gradient with respect to the activation A^[l] (for l = L, the probabilities; None if not asked).
     dZ[l-1]: gradient with respect to the pre-activation Z^[l].
     """
 
     cost: np.ndarray  # (K,)
-    flat: np.ndarray  # (K, P), same layout as Network.params
+    flat: np.ndarray
     dW: list[np.ndarray]
     db: list[np.ndarray]
-    dA: list[np.ndarray]
+    dA: list[np.ndarray | None]
     dZ: list[np.ndarray]
+
+
+class Workspace:
+    """Every array one forward and backward pass over m examples needs, allocated once.
+
+    The bias is folded into the weights: each layer multiplies [A^[l-1], 1] by [W^[l], b^[l]]^T, so the
+    activation buffers carry a last column of ones and one matrix product gives Z, another gives dW and db.
+    """
+
+    def __init__(self, net: Network, m: int, inputs: np.ndarray | None = None) -> None:
+        K, dtype, sizes = net.K, net.dtype, net.sizes
+        self.m = m
+        # [X, 1]: the caller's own array of that form, or a buffer that `load` fills.
+        self.inputs = np.ones((m, sizes[0] + 1), dtype=dtype) if inputs is None else inputs
+        self.targets = np.empty((m, sizes[-1]), dtype=dtype)  # Y, for a caller that loads batches
+        self.ext = [self.inputs]  # [A^[l], 1] for l = 0..L-1, as the next layer reads it
+        self.Z, self.dZ, self.dA, self.mask = [], [], [], []
+        for l in range(1, net.L + 1):
+            shape = (m, K * sizes[l]) if net.packed else (K, m, sizes[l])
+            linear = l < net.L and net.hidden[l - 1] == "linear"
+            if l < net.L:
+                ext_shape = (m, K * sizes[l] + 1) if net.packed else (K, m, sizes[l] + 1)
+                self.ext.append(np.ones(ext_shape, dtype))
+            # A linear layer has A = Z and dZ = dA: one buffer each, nothing to compute.
+            self.Z.append(self.ext[-1][..., :-1] if linear else np.empty(shape, dtype))
+            self.dA.append(np.empty(shape, dtype))
+            self.dZ.append(self.dA[-1] if linear else np.empty(shape, dtype))
+            self.mask.append(np.empty(shape, dtype))  # g'(Z^[l]), per hidden layer
+        self.output = np.empty_like(self.Z[-1])
+        self.loss = np.empty_like(self.Z[-1])
+        self.grads = np.empty_like(net.params)
+        self.grad_blocks = net.blocks(self.grads)
+        self.nonfinite = np.zeros(K, dtype=bool)  # filled by a guarded pass
+
+    def load(self, X: np.ndarray) -> None:
+        """Copy a checked batch X (m, n^[0]) in front of the column of ones."""
+        self.inputs[:, :-1] = X
 
 
 class Network:
@@ -164,6 +257,7 @@ class Network:
             layer, so a model is the same alone or in a stack.
         bias_init: how biases start (zeros unless asked otherwise).
         dtype: float64 (default) or float32.
+        layout: "packed", "stacked" or "auto" (see the module docstring): how K models share the work.
     """
 
     def __init__(
@@ -175,6 +269,7 @@ class Network:
         seed: int | Sequence[int] = 0,
         bias_init: Initializer | str = "zeros",
         dtype: type | str = np.float64,
+        layout: str = "auto",
     ) -> None:
         self.sizes = _check_sizes(sizes)
         self.L = len(self.sizes) - 1
@@ -182,7 +277,10 @@ class Network:
         if output not in OUTPUTS:
             raise ValueError(f"output={output!r} is unknown; valid: {', '.join(OUTPUTS)}")
         self.output = output
-        self.dtype = np.dtype(dtype)
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError:
+            raise ValueError(f"dtype={dtype!r} is not allowed; valid: float32, float64") from None
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype={dtype!r} is not allowed; valid: float32, float64")
 
@@ -196,79 +294,174 @@ class Network:
         self.seeds = [_check_seed(s) for s in (seeds * K if len(seeds) == 1 else seeds)]
         self.bias_init = _resolve_init(bias_init, "bias_init")
         self.K = K
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout={layout!r} is unknown; valid: {', '.join(LAYOUTS)}")
+        if layout == "auto":
+            layout = "packed" if K == 1 or K * max(self.sizes[1:]) <= PACK_WIDTH else "stacked"
+        self.layout = layout
+        self.packed = layout == "packed"
 
-        # One flat buffer for all parameters; W[l], b[l] are views of shape (K, n_out, n_in), (K, n_out).
-        self.shapes = [((n_out, n_in), (n_out,)) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=False)]
-        self.P = sum(n_out * n_in + n_out for (n_out, n_in), _ in self.shapes)
-        if self.K * self.P > MAX_PARAMETERS:
+        # One model's parameters: W^[l] is (n_out, n_in) and b^[l] is (n_out,) for each layer.
+        self.shapes = [((n_out, n_in), (n_out,)) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True)]
+        self.P = sum(n_out * (n_in + 1) for (n_out, n_in), _ in self.shapes)
+        self.block_shapes = [self._block_shape(l) for l in range(1, self.L + 1)]
+        size = sum(math.prod(shape) for shape in self.block_shapes)
+        if size > MAX_PARAMETERS:
             raise ValueError(
-                f"sizes={list(self.sizes)} with {self.K} models needs {self.K * self.P:,} parameters "
-                f"({self.K * self.P * self.dtype.itemsize / 1e6:,.0f} MB); at most {MAX_PARAMETERS:,} allowed"
+                f"sizes={list(self.sizes)} with {self.K} models needs {size:,} parameters "
+                f"({size * self.dtype.itemsize / 1e6:,.0f} MB); at most {MAX_PARAMETERS:,} allowed"
             )
-        self.params = np.zeros((self.K, self.P), dtype=self.dtype)
+        self.params = np.zeros(size, dtype=self.dtype)
+        self.weights = self.blocks(self.params)
         self.W, self.b = self.views(self.params)
+        # Which model each entry of `params` belongs to (-1: a zero between the blocks of a packed layer).
+        self.owner = np.full(size, -1)
+        owner_W, owner_b = self.views(self.owner)
+        for k in range(K):
+            for l in range(self.L):
+                owner_W[l][k] = k
+                owner_b[l][k] = k
+        self.between = self.blocks(self.owner < 0)  # per layer: True between the diagonal blocks
         self.reinitialize()
 
     # -- parameters ---------------------------------------------------------------------------
 
+    def _block_shape(self, l: int) -> tuple[int, ...]:
+        """Shape of layer l's matrix [W, b]: stacked (K, n_out, n_in + 1); packed (K n_out, K n_in + 1),
+        block-diagonal, except that the first layer reads the same input for every model: (K n_out, n_in + 1)."""
+        n_in, n_out = self.sizes[l - 1], self.sizes[l]
+        if not self.packed:
+            return (self.K, n_out, n_in + 1)
+        return (self.K * n_out, (n_in if l == 1 else self.K * n_in) + 1)
+
+    def blocks(self, flat: np.ndarray) -> list[np.ndarray]:
+        """Cut a buffer laid out like `params` into the layers' [W, b] matrices (views)."""
+        blocks, offset = [], 0
+        for shape in self.block_shapes:
+            size = math.prod(shape)
+            blocks.append(flat[offset : offset + size].reshape(shape))
+            offset += size
+        return blocks
+
     def views(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Cut a (K, P) buffer into per-layer weight and bias views."""
-        Ws, bs, offset = [], [], 0
-        for (n_out, n_in), _ in self.shapes:
-            Ws.append(flat[:, offset : offset + n_out * n_in].reshape(self.K, n_out, n_in))
-            offset += n_out * n_in
-            bs.append(flat[:, offset : offset + n_out])
-            offset += n_out
+        """Cut a buffer laid out like `params` into W^[l] (K, n_out, n_in) and b^[l] (K, n_out) views."""
+        Ws, bs = [], []
+        for l, block in enumerate(self.blocks(flat), start=1):
+            n_in, n_out, K = self.sizes[l - 1], self.sizes[l], self.K
+            if not self.packed:
+                Ws.append(block[..., :n_in])
+                bs.append(block[..., n_in])
+                continue
+            bs.append(block[:, -1].reshape(K, n_out))
+            if l == 1:  # every model reads all n_in inputs
+                Ws.append(block[:, :n_in].reshape(K, n_out, n_in))
+            else:  # model k's block sits at rows k n_out.., columns k n_in..
+                row, item = block.strides[0], block.strides[1]
+                strides = (n_out * row + n_in * item, row, item)
+                Ws.append(np.lib.stride_tricks.as_strided(block, (K, n_out, n_in), strides))
         return Ws, bs
+
+    def rows(self, flat: np.ndarray | None = None) -> np.ndarray:
+        """Each model's parameters as one row (K, P), layer by layer W then b: a copy."""
+        Ws, bs = self.views(self.params if flat is None else flat)
+        return np.concatenate([part.reshape(self.K, -1) for pair in zip(Ws, bs, strict=True) for part in pair], axis=1)
 
     def reinitialize(self) -> None:
         """Draw every model's weights and biases afresh from its initializer and seed."""
         for k in range(self.K):
             rng = np.random.default_rng(self.seeds[k])
-            for l, (w_shape, b_shape) in enumerate(self.shapes):
-                self.W[l][k] = _draw(self.inits[k], rng, w_shape, "init")
-                self.b[l][k] = _draw(self.bias_init, rng, b_shape, "bias_init")
+            for l in range(self.L):
+                n_in, n_out = self.sizes[l], self.sizes[l + 1]
+                self.W[l][k] = _draw(self.inits[k], rng, (n_out, n_in), "init")
+                self.b[l][k] = _draw(self.bias_init, rng, (n_out,), "bias_init")
+
+    def per_model(self, raw: np.ndarray) -> np.ndarray:
+        """A layer's buffer seen as (K, m, n): packed (m, K n) or stacked (K, m, n[+1]) in, view out."""
+        if not self.packed:
+            return raw
+        m, width = raw.shape
+        return raw.reshape(m, self.K, width // self.K).transpose(1, 0, 2)
 
     # -- forward and backward -----------------------------------------------------------------
 
-    def forward(self, X: np.ndarray) -> Forward:
+    def workspace(self, m: int, inputs: np.ndarray | None = None) -> Workspace:
+        """Buffers for passes over batches of m examples (reuse one to avoid allocating every step).
+        `inputs`, an (m, n^[0] + 1) array [X, 1], serves as the input buffer without a copy."""
+        if inputs is not None and (inputs.shape != (m, self.sizes[0] + 1) or inputs.dtype != self.dtype):
+            raise ValueError(f"inputs must be an ({m}, {self.sizes[0] + 1}) {self.dtype.name} array [X, 1]")
+        return Workspace(self, m, inputs)
+
+    def forward(self, X: np.ndarray, workspace: Workspace | None = None) -> Forward:
         """Run every model on the batch X (m x n^[0]); keeps Z^[l] and A^[l] for every layer."""
         X = self.check_inputs(X)
-        Z, A = [], [X]
-        for l in range(1, self.L + 1):
-            z = A[-1] @ self.W[l - 1].transpose(0, 2, 1) + self.b[l - 1][:, None, :]
-            a = activate(self.hidden[l - 1], z) if l < self.L else output_activation(self.output, z)
-            Z.append(z)
-            A.append(a)
-        return Forward(Z, A)
+        ws = workspace if workspace is not None else self.workspace(len(X))
+        ws.load(X)
+        return self.forward_pass(ws)
 
-    def backward(self, fwd: Forward, Y: np.ndarray) -> Backward:
-        """Gradients of each model's cost by back-propagation through the kept forward pass."""
-        Y = self.check_targets(Y, fwd.A[0].shape[0])
-        cost, dz = loss_and_grad(self.output, fwd.Z[-1], Y)
-        flat = np.empty_like(self.params)
-        dW, db = self.views(flat)
-        dA: list[np.ndarray] = [None] * self.L  # type: ignore[list-item]
-        dZ: list[np.ndarray] = [None] * self.L  # type: ignore[list-item]
-        # dA^[L]: gradient with respect to the output probabilities, kept for the histograms.
-        dA[-1] = _output_activation_grad(self.output, fwd.A[-1], dz, Y)
-        for l in range(self.L, 0, -1):
+    def forward_pass(self, ws: Workspace, guard: bool = False) -> Forward:
+        """The forward pass over the batch already in `ws.inputs`.
+
+        With `guard`, values that are not finite are recorded per model in `ws.nonfinite` and replaced by
+        the largest finite number before the next layer reads them: in a packed layer the zeros between
+        the blocks would otherwise turn one model's infinity into NaN for every model (0 * inf = NaN).
+        """
+        if guard:
+            ws.nonfinite[:] = False
+        for l in range(1, self.L + 1):
+            z = ws.Z[l - 1]
+            np.matmul(ws.ext[l - 1], self.weights[l - 1].swapaxes(-1, -2), out=z)
+            a = ws.ext[l][..., :-1] if l < self.L else ws.output
             if l < self.L:
-                g = self.hidden[l - 1]
-                dz = dA[l - 1] * activation_derivative(g, fwd.Z[l - 1], fwd.A[l])
-            dZ[l - 1] = dz
-            a_prev = fwd.A[l - 1]
-            # dW^[l] = dZ^[l]^T A^[l-1], summed over the batch (the 1/m is already in dZ).
-            np.matmul(dz.transpose(0, 2, 1), a_prev, out=dW[l - 1])
-            db[l - 1][...] = dz.sum(axis=1)
-            if l > 1:
-                dA[l - 2] = dz @ self.W[l - 1]
-        return Backward(cost, flat, dW, db, dA, dZ)
+                if a is not z:  # a linear layer computed Z in place of A
+                    activate(self.hidden[l - 1], z, out=a)
+            else:
+                output_activation(self.output, self.per_model(z), out=self.per_model(a))
+            if guard:
+                self._guard(ws, a)
+        Z = [self.per_model(z) for z in ws.Z]
+        A = [ws.inputs[:, :-1]] + [self.per_model(e[..., :-1]) for e in ws.ext[1:]] + [self.per_model(ws.output)]
+        return Forward(Z, A, ws)
+
+    def backward(self, fwd: Forward, Y: np.ndarray, output_grad: bool = True) -> Backward:
+        """Gradients of each model's cost by back-propagation through the kept forward pass."""
+        Y = self.check_targets(Y, fwd.workspace.m)
+        return self.backward_pass(fwd.workspace, Y, output_grad=output_grad)
+
+    def backward_pass(self, ws: Workspace, Y: np.ndarray, output_grad: bool = False, guard: bool = False) -> Backward:
+        """Back-propagation over the workspace's last forward pass, with checked targets Y (m, n^[L])."""
+        out, dz = self.per_model(ws.output), self.per_model(ws.dZ[-1])
+        cost = loss_and_grad_into(self.output, self.per_model(ws.Z[-1]), out, Y, dz, self.per_model(ws.loss))
+        for l in range(self.L, 0, -1):
+            if l < self.L and ws.dZ[l - 1] is not ws.dA[l - 1]:
+                # dZ^[l] = dA^[l] * g'(Z^[l])
+                g_prime = activation_derivative(self.hidden[l - 1], ws.Z[l - 1], ws.ext[l][..., :-1], ws.mask[l - 1])
+                np.multiply(ws.dA[l - 1], g_prime, out=ws.dZ[l - 1])
+            if guard and l < self.L:
+                self._guard(ws, ws.dZ[l - 1])
+            # [dW, db] = dZ^T [A^[l-1], 1], summed over the batch (the 1/m is already in dZ).
+            grad = ws.grad_blocks[l - 1]
+            np.matmul(ws.dZ[l - 1].swapaxes(-1, -2), ws.ext[l - 1], out=grad)
+            if self.packed and self.K > 1 and l > 1:
+                np.copyto(grad, 0, where=self.between[l - 1])
+            if l > 1:  # dA^[l-1] = dZ^[l] W^[l]
+                np.matmul(ws.dZ[l - 1], self.weights[l - 1][..., :-1], out=ws.dA[l - 2])
+        dW, db = self.views(ws.grads)
+        dA = [self.per_model(d) for d in ws.dA]
+        dA[-1] = output_gradient(self.output, out, dz, Y) if output_grad else None
+        dZ = [self.per_model(d) for d in ws.dZ]
+        return Backward(cost, ws.grads, dW, db, dA, dZ)
+
+    def _guard(self, ws: Workspace, x: np.ndarray) -> None:
+        view = self.per_model(x)
+        ws.nonfinite |= ~np.isfinite(view).all(axis=(1, 2))
+        big = np.finfo(self.dtype).max
+        np.fmin(x, big, out=x)  # fmin and fmax ignore NaN: NaN becomes +big
+        np.fmax(x, -big, out=x)
 
     def cost(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """Cost of each model on (X, Y), shape (K,)."""
         fwd = self.forward(X)
-        Y = self.check_targets(Y, fwd.A[0].shape[0])
+        Y = self.check_targets(Y, fwd.workspace.m)
         return loss_and_grad(self.output, fwd.Z[-1], Y)[0]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -292,6 +485,8 @@ class Network:
             raise ValueError(f"X has shape {X.shape}; expected (m, {self.sizes[0]}): one example per row")
         if X.shape[0] == 0:
             raise ValueError("X has no rows; expected at least one example")
+        if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+            raise TypeError(f"X has dtype {X.dtype}; expected real numbers")
         return X.astype(self.dtype, copy=False)
 
     def check_targets(self, Y: np.ndarray, m: int) -> np.ndarray:
@@ -306,16 +501,18 @@ class Network:
             Y = Y[:, None]
         if Y.shape != (m, n_out):
             raise ValueError(f"Y has shape {Y.shape}; expected ({m}, {n_out}) to match X and the output layer")
+        if not np.issubdtype(Y.dtype, np.number) or np.issubdtype(Y.dtype, np.complexfloating):
+            raise TypeError(f"Y has dtype {Y.dtype}; expected real numbers")
         return Y.astype(self.dtype, copy=False)
 
     def __repr__(self) -> str:
         return (
             f"Network(sizes={list(self.sizes)}, hidden={self.hidden}, output={self.output!r}, "
-            f"models={self.K}, dtype={self.dtype.name})"
+            f"models={self.K}, dtype={self.dtype.name}, layout={self.layout!r})"
         )
 
 
-def _output_activation_grad(output: str, a: np.ndarray, dz: np.ndarray, Y: np.ndarray) -> np.ndarray:
+def output_gradient(output: str, a: np.ndarray, dz: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """dCost/dA^[L], the gradient with respect to the network's output.
 
     For a linear output it equals dZ^[L]. For sigmoid and softmax it is the cross-entropy gradient

@@ -23,49 +23,73 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from explorer import __version__
-from explorer.network import Backward, Forward, Network, loss_and_grad
+from explorer.network import Backward, Forward, Network, Workspace, loss_and_grad, output_gradient
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 TRAINING, DIVERGED = "training", "diverged"
 
 
 # ---------------------------------------------------------------------------------------------
-# Optimizers: each updates the (K, P) parameter buffer in place from the (K, P) gradient buffer.
+# Optimizers: each updates the flat parameter buffer in place from the gradient buffer of the same
+# layout. `lr` is a number, or one per entry of the buffer when the models learn at different rates.
 
 
 class SGD:
     """Plain gradient descent, or with heavy-ball momentum: v <- mu v - lr g; theta <- theta + v."""
 
-    def __init__(self, lr: np.ndarray, momentum: float = 0.0) -> None:
-        self.lr, self.momentum, self.velocity = lr, momentum, None
+    def __init__(self, lr: float | np.ndarray, momentum: float = 0.0) -> None:
+        self.lr, self.momentum = lr, momentum
+        self.velocity = self.scratch = None
 
-    def delta(self, grads: np.ndarray) -> np.ndarray:
-        if not self.momentum:
-            return -self.lr * grads
-        if self.velocity is None:
-            self.velocity = np.zeros_like(grads)
-        self.velocity *= self.momentum
-        self.velocity -= self.lr * grads
-        return self.velocity
+    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+        if self.scratch is None:
+            self.scratch = np.zeros_like(grads)
+            self.velocity = np.zeros_like(grads) if self.momentum else None
+        step = np.multiply(grads, self.lr, out=self.scratch)  # lr g
+        if self.momentum:
+            np.multiply(self.velocity, self.momentum, out=self.velocity)
+            np.subtract(self.velocity, step, out=self.velocity)
+            np.add(params, self.velocity, out=params)
+        else:
+            np.subtract(params, step, out=params)
+
+    def forget(self, entries: np.ndarray) -> None:
+        """Drop the state of these entries (a frozen model must not coast on its velocity)."""
+        if self.velocity is not None:
+            self.velocity[entries] = 0
 
 
 class Adam:
     """Adam (Kingma & Ba 2015): moving averages of g and g^2, bias-corrected, step lr m / (sqrt(v) + eps)."""
 
-    def __init__(self, lr: np.ndarray, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+    def __init__(self, lr: float | np.ndarray, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         self.m = self.v = None
         self.t = 0
 
-    def delta(self, grads: np.ndarray) -> np.ndarray:
+    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         if self.m is None:
             self.m, self.v = np.zeros_like(grads), np.zeros_like(grads)
+            self.scratch, self.denominator = np.zeros_like(grads), np.zeros_like(grads)
         self.t += 1
-        self.m = self.beta1 * self.m + (1 - self.beta1) * grads
-        self.v = self.beta2 * self.v + (1 - self.beta2) * grads * grads
-        m_hat = self.m / (1 - self.beta1**self.t)
-        v_hat = self.v / (1 - self.beta2**self.t)
-        return -self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        b1, b2 = self.beta1, self.beta2
+        # m <- b1 m + (1 - b1) g ;  v <- b2 v + (1 - b2) g^2
+        np.multiply(self.m, b1, out=self.m)
+        self.m += np.multiply(grads, 1 - b1, out=self.scratch)
+        np.multiply(self.v, b2, out=self.v)
+        np.multiply(grads, grads, out=self.scratch)
+        self.v += np.multiply(self.scratch, 1 - b2, out=self.scratch)
+        # theta <- theta - lr m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
+        np.sqrt(np.multiply(self.v, 1 / (1 - b2**self.t), out=self.denominator), out=self.denominator)
+        self.denominator += self.eps
+        np.divide(self.m, self.denominator, out=self.scratch)
+        np.multiply(self.scratch, self.lr, out=self.scratch)
+        np.subtract(params, np.multiply(self.scratch, 1 / (1 - b1**self.t), out=self.scratch), out=params)
+
+    def forget(self, entries: np.ndarray) -> None:
+        if self.m is not None:
+            self.m[entries] = 0
+            self.v[entries] = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,17 +172,23 @@ class Trainer:
         self.X = _check_finite(net.check_inputs(X), "X")
         self.m = self.X.shape[0]
         self.Y = _check_finite(net.check_targets(Y, self.m), "Y")
-        self.lr = _check_lr(lr, net.K).astype(net.dtype)
+        self.lr = _check_lr(lr, net.K).astype(net.dtype)  # (K, 1)
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer={optimizer!r} is unknown; valid: {', '.join(OPTIMIZERS)}")
         if not (0 <= momentum < 1):
             raise ValueError(f"momentum={momentum!r} must be in [0, 1)")
         self.optimizer_name = optimizer
         self.momentum = momentum
-        if optimizer == "adam":
-            self.optimizer = Adam(self.lr)
+        # One number when every model learns at the same rate, else each parameter gets its model's rate.
+        rates = self.lr.ravel()
+        if np.all(rates == rates[0]):
+            rate = float(rates[0])
         else:
-            self.optimizer = SGD(self.lr, momentum if optimizer == "momentum" else 0.0)
+            rate = np.where(net.owner >= 0, rates[np.maximum(net.owner, 0)], 0).astype(net.dtype)
+        if optimizer == "adam":
+            self.optimizer = Adam(rate)
+        else:
+            self.optimizer = SGD(rate, momentum if optimizer == "momentum" else 0.0)
         if batch_size is not None and not _is_count(batch_size, minimum=1):
             raise ValueError(f"batch_size={batch_size!r} must be None (full batch) or a positive integer")
         self.batch_size = None if batch_size is None or batch_size >= self.m else int(batch_size)
@@ -182,6 +212,13 @@ class Trainer:
         self.blas = ThreadpoolController() if blas_threads is not None else None
         self.step = 0
         self.diverged_at = np.full(net.K, -1)
+        self.any_active = True
+        self.frozen_entries: np.ndarray | None = None  # parameters of diverged models: never updated
+        # [X, 1] once, so a full batch needs no copy and a minibatch is one gather.
+        self.X_ext = np.ones((self.m, net.sizes[0] + 1), dtype=net.dtype)
+        self.X_ext[:, :-1] = self.X
+        self.workspaces: dict[int, Workspace] = {}
+        self.probe_workspace = None if self.probe is None else net.workspace(len(self.probe))
         self.order = self.rng.permutation(self.m) if self.batch_size else np.arange(self.m)
         self.cursor = 0  # position in the current epoch's order
 
@@ -206,14 +243,15 @@ class Trainer:
         pending = None  # the update of the step last shown, applied when the next snapshot is pulled
         first = True
         while True:
-            with self.blas_limit():
+            # Overflow is part of the lesson, not a fault: the finiteness checks speak instead of warnings.
+            with self.blas_limit(), np.errstate(all="ignore"):
                 if pending is not None:
                     self.update(pending)
                 while True:
-                    last = (end is not None and self.step >= end) or not self.active.any()
+                    last = (end is not None and self.step >= end) or not self.any_active
                     batch = self.next_batch()
-                    fwd, bwd = self.forward_backward(batch)
-                    if first or last or self.step % every == 0 or (self.diverged_at == self.step).any():
+                    fwd, bwd, newly_diverged = self.forward_backward(batch)
+                    if first or last or newly_diverged or self.step % every == 0:
                         break  # a snapshot is due, or a model just diverged: show the cost that crossed the line
                     self.update(bwd)
                 snap = self.snapshot(batch, fwd, bwd)
@@ -247,22 +285,49 @@ class Trainer:
             return None
         return self.order[self.cursor : self.cursor + self.batch_size]
 
-    def forward_backward(self, batch: np.ndarray | None) -> tuple[Forward, Backward]:
-        X, Y = (self.X, self.Y) if batch is None else (self.X[batch], self.Y[batch])
-        with np.errstate(all="ignore"):
-            fwd = self.net.forward(X)
-            bwd = self.net.backward(fwd, Y)
-        bad = ~np.isfinite(bwd.cost) | (bwd.cost > self.diverge_above) | ~np.isfinite(bwd.flat).all(axis=1)
+    def workspace(self, batch: np.ndarray | None) -> Workspace:
+        """The buffers for this step's batch, loaded with its examples and targets."""
+        m = self.m if batch is None else len(batch)
+        ws = self.workspaces.get(m)
+        if ws is None:
+            full = batch is None
+            ws = self.workspaces[m] = self.net.workspace(m, inputs=self.X_ext if full else None)
+            if full:
+                ws.targets[...] = self.Y
+        if batch is not None:
+            np.take(self.X_ext, batch, axis=0, out=ws.inputs, mode="clip")
+            np.take(self.Y, batch, axis=0, out=ws.targets, mode="clip")
+        return ws
+
+    def forward_backward(self, batch: np.ndarray | None) -> tuple[Forward, Backward, bool]:
+        """One step's forward and backward pass; marks models that diverge. Returns (fwd, bwd, any newly)."""
+        net, ws = self.net, self.workspace(batch)
+        fwd = net.forward_pass(ws)
+        bwd = net.backward_pass(ws, ws.targets)
+        # Fast check: every cost at most `diverge_above` (false for NaN) and a finite sum of all gradients.
+        if bwd.cost.max() <= self.diverge_above and math.isfinite(bwd.flat.sum()):
+            return fwd, bwd, False
+        if net.packed and net.K > 1:  # one model's overflow may have leaked into its neighbours: redo, guarded
+            fwd = net.forward_pass(ws, guard=True)
+            bwd = net.backward_pass(ws, ws.targets, guard=True)
+            bad = ws.nonfinite.copy()
+        else:
+            bad = np.zeros(net.K, dtype=bool)
+        bad |= ~np.isfinite(bwd.cost) | (bwd.cost > self.diverge_above)
+        for grad in bwd.dW + bwd.db:
+            bad |= ~np.isfinite(grad.reshape(net.K, -1)).all(axis=1)
         newly = bad & self.active
-        self.diverged_at[newly] = self.step
-        return fwd, bwd
+        if newly.any():
+            self.diverged_at[newly] = self.step
+            self.any_active = bool(self.active.any())
+            self.frozen_entries = np.isin(net.owner, np.flatnonzero(~self.active))
+            self.optimizer.forget(self.frozen_entries)
+        return fwd, bwd, bool(newly.any())
 
     def update(self, bwd: Backward) -> None:
-        with np.errstate(all="ignore"):
-            delta = self.optimizer.delta(bwd.flat)
-            if not self.active.all():
-                delta = np.where(self.active[:, None], delta, 0)
-            self.net.params += delta
+        if self.frozen_entries is not None:
+            np.copyto(bwd.flat, 0, where=self.frozen_entries)
+        self.optimizer.step(self.net.params, bwd.flat)
         self.step += 1
         if self.batch_size is not None:
             self.cursor += self.batch_size
@@ -277,7 +342,7 @@ class Trainer:
         done = ~self.active
         frozen = (self.diverged_at >= 0) & (self.diverged_at < self.step)
         with np.errstate(all="ignore"):
-            Y = self.Y if batch is None else self.Y[batch]
+            Y = fwd.workspace.targets
             cost = bwd.cost.astype(np.float64)
             accuracy = net.accuracy(fwd.output, Y).astype(np.float64)
             cost[frozen] = np.nan
@@ -292,6 +357,7 @@ class Trainer:
             weight_grads, _ = net.views(bwd.flat.copy())
 
             Z, A = fwd.Z, fwd.A[1:]
+            dA = bwd.dA[:-1] + [output_gradient(net.output, fwd.output, bwd.dZ[-1], Y)]
             snap = Snapshot(
                 step=self.step,
                 epoch=self.step * (self.batch_size or self.m) / self.m,
@@ -303,7 +369,7 @@ class Trainer:
                 z_std=per_layer(Z, np.std),
                 a_mean=per_layer(A, np.mean),
                 a_std=per_layer(A, np.std),
-                grad_std=per_layer(bwd.dA, np.std),
+                grad_std=per_layer(dA, np.std),
                 weight_norm=per_layer(net.W, _norm),
                 grad_norm=per_layer(bwd.dW, _norm),
                 weights=weights,
@@ -315,9 +381,9 @@ class Trainer:
             if self.act_bins is not None:
                 snap.act_hist = np.stack([histogram_counts(a, self.act_bins) for a in A])
             if self.grad_bins is not None:
-                snap.grad_hist = np.stack([histogram_counts(g, self.grad_bins) for g in bwd.dA])
+                snap.grad_hist = np.stack([histogram_counts(g, self.grad_bins) for g in dA])
             if self.probe is not None:
-                snap.probe = net.predict(self.probe)
+                snap.probe = net.forward(self.probe, self.probe_workspace).output.copy()
             for name, (x, y) in self.evaluate.items():
                 out = net.forward(x)
                 ev_cost = loss_and_grad(net.output, out.Z[-1], y)[0].astype(np.float64)

@@ -27,16 +27,20 @@ def data_for(net: Network, m: int = 7, seed: int = 1):
 
 
 def numeric_gradient(net: Network, X, Y, eps: float = 1e-6) -> np.ndarray:
-    """Central differences of every model's cost with respect to every parameter, shape (K, P)."""
+    """Central differences of each model's cost with respect to each of its parameters, laid out like
+    net.params (entries that belong to no model, between the blocks of a packed layer, stay 0)."""
     grad = np.zeros_like(net.params)
-    for p in range(net.P):
-        saved = net.params[:, p].copy()
-        net.params[:, p] = saved + eps
+    for p in np.flatnonzero(net.owner >= 0):
+        k = net.owner[p]
+        saved = net.params[p]
+        net.params[p] = saved + eps
         up = net.cost(X, Y)
-        net.params[:, p] = saved - eps
+        net.params[p] = saved - eps
         down = net.cost(X, Y)
-        net.params[:, p] = saved
-        grad[:, p] = (up - down) / (2 * eps)  # models are independent: cost k depends only on model k
+        net.params[p] = saved
+        grad[p] = (up[k] - down[k]) / (2 * eps)
+        others = np.arange(net.K) != k  # the models are independent: no other cost moves
+        assert np.all(up[others] == down[others])
     return grad
 
 
@@ -44,12 +48,13 @@ def relative_error(a, b):
     return np.max(np.abs(a - b)) / max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-12)
 
 
+@pytest.mark.parametrize("layout", ["packed", "stacked"])
 @pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
 @pytest.mark.parametrize("output, n_out", [("sigmoid", 1), ("sigmoid", 2), ("softmax", 4), ("linear", 3)])
-def test_backward_matches_finite_differences(hidden, output, n_out):
+def test_backward_matches_finite_differences(hidden, output, n_out, layout):
     inits = [gaussian(0.8), gaussian(0.5), gaussian(1.2)]  # K = 3 stacked models
     net = Network([3, 5, 4, n_out], hidden=hidden, output=output, init=inits, seed=[0, 1, 2],
-                  bias_init=gaussian(0.3))
+                  bias_init=gaussian(0.3), layout=layout)
     X, Y = data_for(net)
     bwd = net.backward(net.forward(X), Y)
     assert relative_error(bwd.flat, numeric_gradient(net, X, Y)) < 1e-6
@@ -111,14 +116,38 @@ def test_identity_times_alpha_scales_signal_as_alpha_to_the_l(alpha):
         assert np.allclose(np.abs(fwd.A[l][0]), expected, rtol=1e-9, atol=0), l
 
 
-def test_a_model_is_the_same_alone_or_in_a_stack():
+@pytest.mark.parametrize("layout", ["packed", "stacked"])
+def test_a_model_is_the_same_alone_or_in_a_stack(layout):
     X, Y = data_for(Network([3, 6, 1]), m=20)
     alone = Network([3, 6, 5, 1], init="xavier_normal", seed=7)
-    stack = Network([3, 6, 5, 1], init=["he_normal", "xavier_normal", "zeros"], seed=[1, 7, 2])
-    assert np.array_equal(alone.params[0], stack.params[1])
-    g_alone = alone.backward(alone.forward(X), Y).flat[0]
-    g_stack = stack.backward(stack.forward(X), Y).flat[1]
+    stack = Network([3, 6, 5, 1], init=["he_normal", "xavier_normal", "zeros"], seed=[1, 7, 2], layout=layout)
+    assert stack.layout == layout
+    assert np.array_equal(alone.rows()[0], stack.rows()[1])
+    g_alone = alone.rows(alone.backward(alone.forward(X), Y).flat)[0]
+    g_stack = stack.rows(stack.backward(stack.forward(X), Y).flat)[1]
     assert np.allclose(g_alone, g_stack, rtol=1e-12, atol=1e-15)
+
+
+def test_packed_and_stacked_layouts_compute_the_same():
+    X, Y = data_for(Network([3, 6, 1]), m=20)
+    nets = [Network([3, 6, 5, 1], hidden="tanh", init=["he_normal", "xavier_normal"], seed=[1, 7], layout=layout)
+            for layout in ("packed", "stacked")]
+    fwds = [net.forward(X) for net in nets]
+    bwds = [net.backward(fwd, Y) for net, fwd in zip(nets, fwds, strict=True)]
+    assert np.array_equal(nets[0].rows(), nets[1].rows())
+    for a, b in zip(fwds[0].A[1:] + bwds[0].dA + bwds[0].dZ, fwds[1].A[1:] + bwds[1].dA + bwds[1].dZ, strict=True):
+        assert a.shape == b.shape and np.allclose(a, b, rtol=1e-12, atol=1e-15)
+    assert np.allclose(nets[0].rows(bwds[0].flat), nets[1].rows(bwds[1].flat), rtol=1e-12, atol=1e-15)
+
+
+def test_packed_layers_are_block_diagonal_and_their_gradients_too():
+    net = Network([3, 4, 2, 1], init=["he_normal", "xavier_normal", "he_uniform"], seed=[1, 2, 3], layout="packed")
+    X, Y = data_for(net, m=9)
+    bwd = net.backward(net.forward(X), Y)
+    for between, weights, grads in zip(net.between, net.weights, net.blocks(bwd.flat), strict=True):
+        assert np.all(weights[between] == 0) and np.all(grads[between] == 0)
+    assert net.between[0].sum() == 0  # the first layer: every model reads all inputs
+    assert net.between[1].sum() == 3 * 2 * (3 * 4 + 1) - 3 * 2 * (4 + 1)  # all but the 3 diagonal blocks and biases
 
 
 def test_same_seed_same_weights_different_seed_different():

@@ -238,13 +238,13 @@ def test_blas_is_held_to_one_thread_only_while_training(xor, monkeypatch):
 
     X, y = xor
     seen = []
-    real_forward = network.Network.forward
+    real_forward = network.Network.forward_pass
 
-    def spy(self, X):
+    def spy(self, ws, guard=False):
         seen.append([lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"])
-        return real_forward(self, X)
+        return real_forward(self, ws, guard)
 
-    monkeypatch.setattr(network.Network, "forward", spy)
+    monkeypatch.setattr(network.Network, "forward_pass", spy)
     before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
     it = Trainer(Network([2, 4, 1]), X, y).snapshots(every=2, steps=4)
     next(it)
