@@ -22,6 +22,7 @@ import html
 import time
 
 import ipywidgets as widgets
+import numpy as np
 import plotly.graph_objects as go
 from traitlets import observe
 
@@ -29,26 +30,53 @@ from explorer.training import Snapshot, Trainer
 
 
 class FigureWidget(go.FigureWidget):
-    """A go.FigureWidget whose redraws are always acknowledged, so the ack gate keeps working.
+    """A go.FigureWidget for live redraws: cheap acknowledgements, and updates that skip validation.
 
-    After each redraw the browser reports the trace properties plotly.js computed (`_js2py_traceDeltas`),
-    and plotly's handler of that report is what clears `_trace_edit_in_process`, the gate's signal. When
-    the report holds an array that Python holds as a numpy array or a list (seen for a heatmap's x and y
-    and a bar trace's x), that handler raises (plotly.py issue #4160) before clearing the flag; the gate
-    then waits `ack_timeout` before every redraw: about 1 redraw a second in Voila instead of 2-4. Here a
-    report that plotly cannot merge still counts as the acknowledgement (only the defaults it carried,
-    which nothing here reads, are dropped).
+    Acknowledgements. After each redraw the browser reports every trace's properties as plotly.js computed
+    them (`_js2py_traceDeltas`, tens of kB a redraw), and plotly's handler merges them into the Python
+    figure as defaults before it clears `_trace_edit_in_process`, the ack gate's signal. Nothing here reads
+    those defaults, so this handler only acknowledges: the merge cost kernel time on every redraw, and for a
+    heatmap's x and y or a bar trace's x it raised (plotly.py issue #4160) before clearing the flag, which
+    left the gate waiting `ack_timeout` before every redraw.
+
+    Updates. plotly validates every value assigned to a figure, and for some values that costs more than
+    the whole redraw is allowed: 75 link shapes took 40-190 ms (a Shape object, validated and deep-copied,
+    for each), and a 50x50 heatmap z is converted element by element to nested lists. `fast_update` hands
+    values the app built itself straight to plotly's own update path (`plotly_update`, which stores them in
+    the figure and sends them): inside `batch_update` they join the redraw's single Plotly.update message.
     """
 
     @observe("_js2py_traceDeltas")
     def _handler_js2py_traceDeltas(self, change):
-        try:
-            super()._handler_js2py_traceDeltas(change)
-        except (ValueError, AssertionError):
-            report = change["new"]
-            if report and report.get("trace_edit_id") == self._last_trace_edit_id:
-                self._trace_edit_in_process = False
+        report = change["new"]
+        if report and report.get("trace_edit_id") == self._last_trace_edit_id:
+            self._trace_edit_in_process = False
+        if report:
             self._js2py_traceDeltas = None
+
+    def fast_update(self, layout: dict | None = None, traces: dict[int, dict] | None = None) -> None:
+        """Set layout properties and trace properties without validating them, in one message.
+
+        layout: key path -> value, e.g. {"shapes": [...], "yaxis.range": [0, 1], "annotations[2].text": "..."}
+        traces: trace index -> {key path -> value}, e.g. {3: {"z": rows, "x": xs}}
+
+        The values must be what plotly.js accepts (plain numbers, strings, lists, 1-D numpy arrays, which
+        go as binary, or a list of 1-D numpy rows for a heatmap's z). A value equal to the current one is
+        not sent.
+        """
+        with self.batch_update():  # joins the caller's batch if one is open
+            self._batch_layout_edits.update(layout or {})
+            for index, props in (traces or {}).items():
+                self._batch_trace_edits.setdefault(index, {}).update(props)
+
+
+def binary_rows(z, decimals: int | None = None) -> list:
+    """A heatmap's z as a list of float32 rows: each row goes to the browser as a binary array (4 bytes a
+    value) instead of JSON text (a 2-D numpy array is sent as nested lists, 8-20 bytes a value)."""
+    z = np.asarray(z, dtype=np.float32)
+    if decimals is not None:
+        z = z.round(decimals)
+    return list(z)
 
 
 class LiveApp:
@@ -56,8 +84,8 @@ class LiveApp:
 
     every: int = 10  # steps between snapshots
     run_steps: int = 5_000  # a press of Train runs at most this many steps, then pauses
-    max_fps: float = 10.0  # redraws per second at most
-    slice_seconds: float = 0.02  # compute between two looks at the event loop
+    max_fps: float = 15.0  # redraws per second at most (the ack gate holds it to what the browser manages)
+    slice_seconds: float = 0.01  # compute between two looks at the event loop: a click waits at most this
     ack_timeout: float = 1.0  # without a browser to acknowledge a redraw, redraw this often
 
     def __init__(self) -> None:
@@ -131,7 +159,7 @@ class LiveApp:
 
     def reset(self) -> None:
         """Stop any run, build a new trainer from the controls and show its initial state."""
-        self.stop()
+        self.stop(show=False)  # the new run's first state is drawn below: one redraw, not two
         self.message.value = ""
         self.finished = False
         try:
@@ -155,23 +183,23 @@ class LiveApp:
         self.task = asyncio.ensure_future(self.train())
         self.refresh_buttons()
 
-    def stop(self) -> None:
-        """Pause: the training task ends at its next look at the event loop."""
+    def stop(self, show: bool = True) -> None:
+        """Pause: the training task ends at its next look at the event loop; `show` draws the step reached."""
         self.generation += 1
         was_running = self.running
         if was_running:
             self.task.cancel()
         self.task = None
-        if was_running:
+        if was_running and show:
             self.draw()  # show the step where training stopped, not the last throttled redraw
         self.refresh_buttons()
 
     def step(self) -> None:
         """Pause, train one snapshot interval, redraw."""
-        self.stop()
+        self.stop(show=False)
         if self.snapshots is not None and not self.finished:
             self.guarded(lambda: self.pull(1))
-            self.draw()
+        self.draw()
         self.refresh_buttons()
 
     # -- the loop -----------------------------------------------------------------------------
