@@ -349,7 +349,7 @@ class ThreeLayerApp(LiveApp):
                 fig.layout.annotations[1 + k].text = f"{title}: no finite output"
                 continue
             probability = self.grid.as_image(snap.probe[k, :, 0])
-            fig.data[self.index["boundary"] + 2 * k].z = probability.round(2)
+            fig.fast_update(traces={self.index["boundary"] + 2 * k: {"z": probability.round(2).tolist()}})
             right = f"{snap.accuracy[k]:.0%} right" if np.isfinite(snap.accuracy[k]) else "diverged"
             fig.layout.annotations[1 + k].text = f"{title} · {right}"
 
@@ -367,8 +367,10 @@ class ThreeLayerApp(LiveApp):
         matrices = snap.weight_grads if gradients else snap.weights
         values = np.array([matrices[l - 1][k, j, i] for l, j, i in self.links])
         widths, colors = link_styles(values)
-        fig.layout.shapes = [dict(line, line=dict(width=width, color=color))
-                             for line, width, color in zip(self.link_lines, widths, colors, strict=True)]
+        # fast_update: plotly would validate 75 Shape objects, which took longer than the rest of the redraw
+        shapes = [dict(line, line=dict(width=width, color=color))
+                  for line, width, color in zip(self.link_lines, widths, colors, strict=True)]
+        fig.fast_update(layout={"shapes": shapes})
         fig.data[self.index["link_hover"]].hovertext = [
             f"{what}: layer {l - 1} unit {i + 1} → layer {l} unit {j + 1}<br>{what} = {v:+.4g}"
             for (l, j, i), v in zip(self.links, values, strict=True)
