@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer import datasets, initializers
-from explorer.apps.live import LiveApp
+from explorer.apps.live import LiveApp, binary_rows
 from explorer.initializers import Initializer
 from explorer.network import Network
 from explorer.training import History, Snapshot, Trainer
@@ -366,7 +366,7 @@ class HistogramsApp(LiveApp):
         shown = snap.batch[:IMAGES_SHOWN]
         predicted = snap.output[0, :IMAGES_SHOWN].argmax(axis=1)
         tiles = mosaic(data.images[shown], data.y[shown], predicted)
-        fig.data[8].z = tiles.z
+        fig.fast_update(traces={8: {"z": binary_rows(tiles.z, np.int16)}})  # pixels as binary rows, unvalidated
         fig.data[9].update(x=tiles.right[0], y=tiles.right[1])
         fig.data[10].update(x=tiles.wrong[0], y=tiles.wrong[1])
         fig.data[11].update(x=tiles.text_x, y=tiles.text_y, text=tiles.text, hovertext=tiles.hover,

@@ -70,13 +70,14 @@ class FigureWidget(go.FigureWidget):
                 self._batch_trace_edits.setdefault(index, {}).update(props)
 
 
-def binary_rows(z, decimals: int | None = None) -> list:
-    """A heatmap's z as a list of float32 rows: each row goes to the browser as a binary array (4 bytes a
-    value) instead of JSON text (a 2-D numpy array is sent as nested lists, 8-20 bytes a value)."""
-    z = np.asarray(z, dtype=np.float32)
+def binary_rows(z, dtype=np.float32, decimals: int | None = None) -> list:
+    """A heatmap's z for fast_update, as a list of 1-D numpy rows of `dtype`: each row goes to the browser as
+    a binary typed array (plotly.js takes a heatmap's rows as typed arrays). A 2-D array or nested lists
+    would go as JSON text, after plotly converted and compared them value by value in Python."""
+    z = np.asarray(z)
     if decimals is not None:
         z = z.round(decimals)
-    return list(z)
+    return list(z.astype(dtype))
 
 
 class LiveApp:

@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer import datasets, initializers
-from explorer.apps.live import LiveApp
+from explorer.apps.live import LiveApp, binary_rows
 from explorer.initializers import Initializer
 from explorer.network import Network
 from explorer.training import History, Snapshot, Trainer
@@ -349,7 +349,7 @@ class ThreeLayerApp(LiveApp):
                 fig.layout.annotations[1 + k].text = f"{title}: no finite output"
                 continue
             probability = self.grid.as_image(snap.probe[k, :, 0])
-            fig.fast_update(traces={self.index["boundary"] + 2 * k: {"z": probability.round(2).tolist()}})
+            fig.fast_update(traces={self.index["boundary"] + 2 * k: {"z": binary_rows(probability, decimals=2)}})
             right = f"{snap.accuracy[k]:.0%} right" if np.isfinite(snap.accuracy[k]) else "diverged"
             fig.layout.annotations[1 + k].text = f"{title} · {right}"
 
