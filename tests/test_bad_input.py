@@ -58,6 +58,9 @@ ROWS: list[tuple[str, type[Exception], tuple[str, ...]]] = [
      ("shape=(100000, 100000)", "10,000,000,000 weights", "at most 50,000,000")),
     ("init.orthogonal()(rng, (5,))", ValueError, ("shape", "(5,)", "2-D")),
     ("init.he_normal().variance('3x2')", ValueError, ("shape", "'3x2'", "tuple")),
+    ("init.lsuv(net, X_nan)", ValueError, ("X", "NaN")),
+    ("init.lsuv(net, X, tol=0)", ValueError, ("tol", "0", "> 0")),
+    ("init.lsuv('net', X)", TypeError, ("net", "forward(X)", "str")),
     # -- datasets ---------------------------------------------------------------------------------
     ("datasets.toy('spirals')", ValueError, ("dataset='spirals'", "circles, spiral, xor, gaussians, moons")),
     ("datasets.toy('circles', n=1)", ValueError, ("n=1", "from 2 to 1,000,000")),

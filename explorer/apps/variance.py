@@ -70,6 +70,7 @@ class VarianceApp:
         self.message = widgets.HTML()
         self.status = widgets.HTML()
         self.busy = widgets.HTML()
+        self.drawn: dict[str, object] = {}  # panel: the control values it was last drawn for
         for control in (self.activation, self.init, self.scale, self.depth, self.width, self.widths):
             control.observe(lambda _: self.update(), names="value")
 
@@ -142,19 +143,31 @@ class VarianceApp:
             widths = parse_widths(self.widths.value)
             with self.figure.batch_update():
                 self.draw_your_network()
-                self.draw_product_rule()
-                self.draw_changing_widths(widths)
-                self.draw_relu_cases()
+                # The lesson panels depend on the depth only, the widths panels on the widths only: a change
+                # of any other control leaves them as they are (at depth 100 they take seconds to measure).
+                if self.drawn.get("lessons") != self.depth.value:
+                    self.drawn.pop("lessons", None)
+                    self.draw_product_rule()
+                    self.draw_relu_cases()
+                    self.drawn["lessons"] = self.depth.value
+                if self.drawn.get("widths") != widths:
+                    self.drawn.pop("widths", None)
+                    self.draw_changing_widths(widths)
+                    self.drawn["widths"] = widths
             self.message.value = ""
         except (ValueError, TypeError) as error:
-            self.message.value = (f'<span class="explorer-error" style="color:#b00020">&#9888; '
-                                  f"{html.escape(str(error))}</span>")
+            self.show_message(str(error))
+        except Exception as error:  # anything else is a bug, but still a message next to the controls
+            self.show_message(f"{type(error).__name__}: {error}")
         finally:
             self.busy.value = ""
         self.status.value = html.escape(
             f"Lines: prediction. Markers: {MODELS} random networks, {EXAMPLES} standard normal inputs "
             f"(std {TANH_INPUT_STD} for tanh). Computed in {time.perf_counter() - began:.1f} s."
         )
+
+    def show_message(self, text: str) -> None:
+        self.message.value = f'<span class="explorer-error" style="color:#b00020">&#9888; {html.escape(text)}</span>'
 
     def sizes(self) -> list[int]:
         return [self.width.value] * (self.depth.value + 1)
