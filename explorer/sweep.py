@@ -130,12 +130,12 @@ class TrainabilityConfig:
 
     activation: str = "tanh"
     sigma_b2: float = 0.05
-    sigma_w2: tuple[float, ...] = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0)
-    depths: tuple[int, ...] = (2, 5, 10, 15, 20, 30)
+    sigma_w2: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 8.0)
+    depths: tuple[int, ...] = (2, 4, 8, 16, 32, 48)
     width: int = 32
     dataset: str = "digits"
     examples: int = 512
-    steps: int = 150
+    steps: int = 200
     lr: float = 0.01
     optimizer: str = "sgd"
     batch_size: int = 64
@@ -255,14 +255,11 @@ def trainability_map(config: TrainabilityConfig | None = None, *, progress: Prog
     rows, K = len(config.depths), len(config.sigma_w2)
     total = rows * K
     if cache:
-        stored = load("trainability", key, directory)
+        stored = cached_trainability_map(config, directory)
         if stored is not None:
             if progress:
                 progress(total, total)
-            meta = json.loads(cache_paths("trainability", key, directory)[1].read_text())
-            return TrainabilityMap(config, stored["cost"], stored["accuracy"], stored["initial_cost"],
-                                   stored["diverged"], from_cache=True, seconds=float(meta.get("seconds", 0.0)),
-                                   path=cache_paths("trainability", key, directory)[0])
+            return stored
     began = time.perf_counter()
     out = {name: np.full((rows, K), np.nan) for name in ("cost", "accuracy", "initial_cost")}
     out["diverged"] = np.zeros((rows, K), dtype=bool)
@@ -279,6 +276,22 @@ def trainability_map(config: TrainabilityConfig | None = None, *, progress: Prog
     path = save("trainability", key, out, directory, extra={"seconds": seconds}) if cache else None
     return TrainabilityMap(config, out["cost"], out["accuracy"], out["initial_cost"], out["diverged"],
                            from_cache=False, seconds=seconds, path=path)
+
+
+def cached_trainability_map(config: TrainabilityConfig,
+                            directory: str | os.PathLike | None = None) -> TrainabilityMap | None:
+    """The stored map for `config`, or None if it was never computed (nothing is trained here)."""
+    key = config.as_dict()
+    stored = load("trainability", key, directory)
+    if stored is None:
+        return None
+    npz, meta = cache_paths("trainability", key, directory)
+    try:
+        seconds = float(json.loads(meta.read_text()).get("seconds", 0.0))
+    except (OSError, ValueError):
+        seconds = 0.0
+    return TrainabilityMap(config, stored["cost"], stored["accuracy"], stored["initial_cost"], stored["diverged"],
+                           from_cache=True, seconds=seconds, path=npz)
 
 
 def _indexed(config: TrainabilityConfig, i: int) -> tuple[int, dict[str, np.ndarray]]:
@@ -302,11 +315,13 @@ def run_depths(config: TrainabilityConfig, n_jobs: int = 1, client=None):
         yield from parallel(joblib.delayed(_indexed)(config, i) for i in order)
 
 
-def xi_c_line(config: TrainabilityConfig, factor: float = 6.0, points: Sequence[float] | None = None):
+def xi_c_line(config: TrainabilityConfig, factor: float = 6.0, sigma_w2: Sequence[float] | None = None,
+              quadrature: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """(sigma_w^2, factor * xi_c) for the configuration's activation and sigma_b^2: the depth below which
-    Schoenholz et al. found networks trainable. `points`: the sigma_w^2 values (default: 200 across the map)."""
+    Schoenholz et al. found networks trainable. sigma_w2: where to evaluate it (default: 80 values across the
+    map). quadrature: Gauss-Hermite nodes per dimension (40: xi_c within about 1e-3 relative, and quick)."""
     from explorer import theory
 
-    sw = np.asarray(points if points is not None else
-                    np.linspace(min(config.sigma_w2), max(config.sigma_w2), 200), dtype=np.float64)
-    return sw, factor * theory.mean_field(sw, config.sigma_b2, config.activation).xi_c
+    sw = np.asarray(sigma_w2 if sigma_w2 is not None else
+                    np.linspace(min(config.sigma_w2), max(config.sigma_w2), 80), dtype=np.float64)
+    return sw, factor * theory.mean_field(sw, config.sigma_b2, config.activation, points=quadrature).xi_c
