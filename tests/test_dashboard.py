@@ -1,6 +1,7 @@
 """The dashboard without a browser: which demos it builds when, what a broken demo shows, and that every
 demo it lists builds."""
 
+import html
 import sys
 import types
 
@@ -48,7 +49,11 @@ def fakes(monkeypatch):
 
 
 def content(board, index):
-    return board.tabs.children[index]
+    """What tab `index` shows: the demo's own widget (without the export row under it), or its placeholder."""
+    child = board.tabs.children[index]
+    if "explorer-export-wrapper" in getattr(child, "_dom_classes", ()):
+        return child.children[0]
+    return child
 
 
 def test_only_the_first_tab_is_built_until_another_is_selected(fakes):
@@ -137,7 +142,7 @@ def test_the_page_style_widens_the_tab_labels():
 @pytest.fixture(scope="module")
 def every_demo():
     """The real dashboard with every tab opened once (each demo built once for the module)."""
-    board = Dashboard()
+    board = Dashboard(query="")
     for index in range(len(DEMOS)):
         board.tabs.selected_index = index
     return board
@@ -149,7 +154,7 @@ def test_every_listed_demo_imports_and_builds(every_demo, index):
     app = every_demo.apps[index]
     assert index not in every_demo.errors, every_demo.errors.get(index)
     assert type(app).__name__ == name and type(app).__module__ == f"explorer.apps.{module}"
-    assert every_demo.tabs.children[index] is app.widget
+    assert content(every_demo, index) is app.widget
     assert every_demo.tabs.titles[index] == title
     assert dashboard.figures(app), f"{name} shows no FigureWidget"
     assert not getattr(app, "running", False)  # building a demo never starts training
@@ -159,3 +164,122 @@ def test_the_dashboard_lists_each_demo_once():
     modules = [module for _, module, _ in DEMOS]
     titles = [title for title, _, _ in DEMOS]
     assert len(set(modules)) == len(modules) and len(set(titles)) == len(titles)
+
+
+# -- export buttons and shareable settings -------------------------------------------------------------------
+
+
+class ControlsApp(FakeApp):
+    """A demo with controls of every kind a link can set, and one it cannot (free text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.init = widgets.Dropdown(options=[("zero (v = 0)", "zero"), ("He", "he")], value="zero")
+        self.seed = widgets.IntText(value=0)
+        self.points = widgets.IntSlider(value=300, min=100, max=1000)
+        self.rate = widgets.FloatLogSlider(value=0.1, base=10, min=-4, max=1)
+        self.typo = widgets.Checkbox(value=False)
+        self.widths = widgets.Text(value="1, 2")
+        self.resets = 0
+        self.seed.observe(lambda _: setattr(self, "resets", self.resets + 1), names="value")
+
+
+@pytest.fixture
+def controlled(fakes, monkeypatch):
+    """The fake demos, each in a module of its own (a link names a demo by its module), the third with controls."""
+    demos = []
+    for title, app in (("First", FakeApp), ("Broken", BrokenApp), ("Controls", ControlsApp)):
+        module = types.ModuleType(f"explorer.apps._fake_{title.lower()}")
+        setattr(module, app.__name__, app)
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+        demos.append((title, module.__name__.rsplit(".", 1)[1], app.__name__))
+    return demos
+
+
+def slug_of(demos, index):
+    return demos[index][1].replace("_", "-")
+
+
+def test_every_demo_with_a_figure_gets_export_buttons(fakes):
+    board = Dashboard(fakes)
+    shown = board.tabs.children[0]
+    assert shown.children[0] is board.apps[0].widget
+    (row,) = shown.children[1:]
+    assert "explorer-export" in row._dom_classes
+    assert {b.description for b in row.children if isinstance(b, widgets.Button)} == {"CSV", "JSON", "PNG", "HTML"}
+
+
+def test_export_can_be_left_out(fakes):
+    board = Dashboard(fakes, export=False)
+    assert board.tabs.children[0] is board.apps[0].widget
+
+
+def test_a_link_chooses_the_tab_and_sets_its_controls(controlled):
+    query = f"demo={slug_of(controlled, 2)}&init=he&seed=3&points=450&rate=0.01&typo=true"
+    board = Dashboard(controlled, query=query)
+    app = board.apps[2]
+    assert board.tabs.selected_index == 2 and 0 not in board.apps
+    assert (app.init.value, app.seed.value, app.points.value, app.rate.value, app.typo.value) == \
+        ("he", 3, 450, 0.01, True)
+    assert board.notice.value == ""
+
+
+def test_bad_settings_are_listed_not_raised_and_good_ones_still_apply(controlled):
+    query = (f"demo={slug_of(controlled, 2)}&seed=abc&points=5000&init=__import__('os')&typo=maybe"
+             f"&widths=1&<b>bold</b>=1&rate=1e999&seed=4")
+    board = Dashboard(controlled, query=query)
+    app = board.apps[2]
+    text = board.notice.value
+    assert "explorer-share-notice" in text and "explorer-error" not in text
+    for words in ("'seed' is given more than once", "points='5000' is out of range from 100 to 1000",
+                  "init=", "valid: zero, he", "typo='maybe' must be true or false", "'widths' is not a setting",
+                  "'<b>bold</b>' is not a setting", "rate='1e999' must be a number"):
+        assert words in html.unescape(text), words
+    assert "<b>bold" not in text and "&lt;b&gt;bold" in text  # escaped
+    assert (app.seed.value, app.points.value, app.init.value, app.typo.value) == (4, 300, "zero", False)
+
+
+def test_an_unknown_demo_opens_the_first_tab_and_says_so(controlled):
+    board = Dashboard(controlled, query="demo=nope&seed=2")
+    assert board.tabs.selected_index == 0
+    text = html.unescape(board.notice.value)
+    assert "demo='nope' is unknown; valid: -fake-first, -fake-broken, -fake-controls" in text
+    assert "'seed' is not a setting of \"First\"; valid: demo" in text  # the first fake demo has no controls
+
+
+def test_settings_for_a_demo_that_cannot_start_are_reported(controlled):
+    board = Dashboard(controlled, query=f"demo={slug_of(controlled, 1)}&seed=2")
+    assert board.tabs.selected_index == 1 and board.apps[1] is None
+    assert "could not start" in board.notice.value
+
+
+def test_the_query_comes_from_voilas_environment_variable(controlled, monkeypatch):
+    monkeypatch.setenv("QUERY_STRING", f"demo={slug_of(controlled, 2)}&seed=7&template=lab")
+    board = Dashboard(controlled)
+    assert board.tabs.selected_index == 2 and board.apps[2].seed.value == 7
+    assert board.notice.value == ""  # Voila's own template parameter is not ours to complain about
+
+
+def test_the_link_follows_the_tab_and_the_controls(controlled):
+    board = Dashboard(controlled, query="")
+    assert f'href="?demo={slug_of(controlled, 0)}"' in board.link.value
+    board.tabs.selected_index = 2
+    assert f'href="?demo={slug_of(controlled, 2)}"' in board.link.value
+    app = board.apps[2]
+    app.seed.value = 5
+    app.init.value = "he"
+    app.rate.value = 0.001
+    app.typo.value = True
+    assert board.current_query() == f"?demo={slug_of(controlled, 2)}&init=he&seed=5&rate=0.001&typo=true"
+    assert "seed=5" in board.link.value
+    again = Dashboard(controlled, query=board.current_query())  # the link gives back the same settings
+    assert again.current_query() == board.current_query()
+    assert again.apps[2].rate.value == 0.001
+
+
+def test_every_real_demo_has_settings_a_link_can_set(every_demo):
+    for index, app in every_demo.apps.items():
+        if app is not None:
+            assert dashboard.shareable(app), DEMOS[index][1]
+    three = every_demo.apps[[m for _, m, _ in DEMOS].index("three_layer")]
+    assert {"init", "seed", "dataset", "learning_rate", "mode"} <= set(dashboard.shareable(three))

@@ -16,6 +16,14 @@ browser resizes it afterwards, so the dashboard asks for a relayout with `autosi
 On a narrow page (below FIGURE_MIN_WIDTH) a figure keeps that width and scrolls sideways in its own strip,
 rather than squeezing its panels into overlapping titles; the controls above it wrap as usual.
 
+Each demo gets export buttons under it (CSV, JSON, PNG, HTML: explorer.apps.export_controls).
+
+Shareable settings: the page's link can choose the tab and set its controls, e.g.
+`?demo=three-layer&init=zero&seed=3` (explorer.share parses it; in Voila the kernel finds the query in the
+environment variable QUERY_STRING). A key is the attribute name of a control of that demo, a value one it
+accepts; anything else is reported above the tabs. The link for the current settings is shown under the tabs
+and follows every change of tab or control.
+
     from explorer.apps.dashboard import Dashboard
     Dashboard().widget
 """
@@ -24,9 +32,14 @@ from __future__ import annotations
 
 import html
 import importlib
+import os
+from typing import Any
 
 import ipywidgets as widgets
 from plotly.basewidget import BaseFigureWidget
+
+from explorer import share
+from explorer.apps.export_controls import ExportControls
 
 # (tab title, module under explorer.apps, class name)
 DEMOS = (
@@ -35,6 +48,7 @@ DEMOS = (
     ("Per-layer histograms", "histograms", "HistogramsApp"),
     ("Digits: four starts", "digits_mlp", "DigitsMLPApp"),
     ("Why Xavier works", "variance", "VarianceApp"),
+    ("Initializer zoo", "zoo", "ZooApp"),
 )
 
 FIGURE_MIN_WIDTH = "1000px"
@@ -46,20 +60,38 @@ STYLE = """<style>
 
 
 class Dashboard:
-    """Tabs of demos, each built on first view."""
+    """Tabs of demos, each built on first view; settings from the link's query, and export buttons.
 
-    def __init__(self, demos=DEMOS, first: int = 0) -> None:
+    query: the settings to start from, e.g. "demo=nine-layer&alpha=1.5" (None: the QUERY_STRING that Voila
+        gives the kernel, if any). `first` is the tab shown when the query names no demo.
+    export: put export buttons (CSV, JSON, PNG, HTML) under every demo that has a figure.
+    """
+
+    def __init__(self, demos=DEMOS, first: int = 0, query: str | None = None, export: bool = True) -> None:
         self.demos = list(demos)
+        self.export = export
         self.apps: dict[int, object] = {}
         self.errors: dict[int, str] = {}  # tab index -> why its demo could not start
+        self.defaults: dict[int, dict[str, Any]] = {}  # tab index -> its controls' values as built
+        self.notice = widgets.HTML(value="")  # what was wrong with the link's settings
+        self.link = widgets.HTML(value="")  # the link to the current settings
+
+        params, problems = share.parse_query(os.environ.get("QUERY_STRING", "") if query is None else query)
+        index, more = share.choose_demo(params.pop("demo", None), [module for _, module, _ in self.demos])
+        problems += more
+        first = first if index is None else index
+
         self.tabs = widgets.Tab(children=[self._placeholder(title) for title, _, _ in self.demos],
                                 titles=[title for title, _, _ in self.demos])
         self.tabs.add_class("explorer-tabs")
         self.tabs.selected_index = first
         self.open(first)
+        problems += self.apply(first, params)
+        self.show_problems(problems)
         self.tabs.observe(self._on_select, names="selected_index")
+        self.update_link()
         style = widgets.HTML(STYLE, layout=widgets.Layout(display="none"))
-        self.widget = widgets.VBox([style, self.tabs], layout=widgets.Layout(width="100%"))
+        self.widget = widgets.VBox([style, self.notice, self.tabs, self.link], layout=widgets.Layout(width="100%"))
 
     def open(self, index: int) -> object | None:
         """Build the demo of tab `index` if it is not built yet; return its app (None if it failed)."""
@@ -80,10 +112,70 @@ class Dashboard:
         self.apps[index] = app
         for figure in figures(app):
             fit_when_drawn(figure)
+        if app is not None:
+            controls = shareable(app)
+            self.defaults[index] = {key: widget.value for key, (widget, _) in controls.items()}
+            for widget, _ in controls.values():
+                widget.observe(lambda _: self.update_link(), names="value")
+            if self.export and getattr(app, "figure", None) is not None:
+                content = widgets.VBox([content, ExportControls(app, name=module).widget],
+                                       layout=widgets.Layout(width="100%"))
+                content.add_class("explorer-export-wrapper")
         children = list(self.tabs.children)
         children[index] = content
         self.tabs.children = children
         return app
+
+    # -- shareable settings -------------------------------------------------------------------
+
+    def apply(self, index: int, params: dict[str, str]) -> list[str]:
+        """Set the controls of tab `index` from a link's settings; return the problems found (never raises)."""
+        if not params:
+            return []
+        title = self.demos[index][0]
+        app = self.apps.get(index)
+        if app is None:
+            return [f"the settings were not applied: the demo \"{title}\" could not start"]
+        controls = shareable(app)
+        problems = []
+        for key in [key for key in controls if key in params] + [key for key in params if key not in controls]:
+            if key not in controls:
+                problems.append(f"{share.shown(key)} is not a setting of \"{title}\"; "
+                                f"valid: {', '.join(['demo', *controls])}")
+                continue
+            widget, control = controls[key]
+            try:
+                widget.value = share.coerce(key, params[key], control)
+            except Exception as error:  # a value the control refuses, or an app that fails on it
+                problems.append(str(error))
+        return problems
+
+    def show_problems(self, problems: list[str]) -> None:
+        if not problems:
+            self.notice.value = ""
+            return
+        items = "".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
+        self.notice.value = (f'<div class="explorer-share-notice" style="color:#8a5300">&#9888; Some settings '
+                             f"in the link were not used:<ul style=\"margin:2px 0\">{items}</ul></div>")
+
+    def current_query(self) -> str:
+        """The relative link "?demo=..." to the tab shown, with every control that differs from its start."""
+        index = self.tabs.selected_index or 0
+        app = self.apps.get(index)
+        defaults = self.defaults.get(index, {})
+        values = {}
+        if app is not None:
+            for key, (widget, _) in shareable(app).items():
+                if key in defaults and widget.value != defaults[key]:
+                    values[key] = widget.value
+        return share.make_query(share.slug(self.demos[index][1]), values)
+
+    def update_link(self) -> None:
+        query = html.escape(self.current_query(), quote=True)
+        self.link.value = (f'<small class="explorer-share-link">Link to these settings: '
+                           f'<a href="{query}" target="_blank">{query}</a></small>')
+
+    # -- tabs -----------------------------------------------------------------------------------
 
     def pause_others(self, index: int) -> None:
         """Pause every demo but the one in tab `index`."""
@@ -101,10 +193,41 @@ class Dashboard:
                 fit(figure)
         else:
             self.open(index)
+        self.update_link()
 
     @staticmethod
     def _placeholder(title: str) -> widgets.Widget:
         return widgets.HTML(f"<p>Loading {html.escape(title)}&hellip;</p>")
+
+
+def control_spec(widget: widgets.Widget) -> share.Control | None:
+    """What a link may set this control to (None: a control links do not set, e.g. free text)."""
+    if isinstance(widget, (widgets.Dropdown, widgets.ToggleButtons, widgets.RadioButtons)):
+        values = [option[1] if isinstance(option, tuple) else option for option in widget.options]
+        return share.Control("choice", tuple(values)) if all(isinstance(v, str) for v in values) else None
+    if isinstance(widget, widgets.Checkbox):
+        return share.Control("bool")
+    if isinstance(widget, widgets.FloatLogSlider):
+        return share.Control("float", low=widget.base**widget.min, high=widget.base**widget.max)
+    if isinstance(widget, (widgets.IntSlider, widgets.BoundedIntText)):
+        return share.Control("int", low=widget.min, high=widget.max)
+    if isinstance(widget, (widgets.FloatSlider, widgets.BoundedFloatText)):
+        return share.Control("float", low=widget.min, high=widget.max)
+    if isinstance(widget, widgets.IntText):
+        return share.Control("int")
+    if isinstance(widget, widgets.FloatText):
+        return share.Control("float")
+    return None
+
+
+def shareable(app) -> dict[str, tuple[widgets.Widget, share.Control]]:
+    """An app's controls that a link can set, by attribute name, in the order the app made them."""
+    found = {}
+    for name, value in vars(app).items():
+        spec = control_spec(value) if isinstance(value, widgets.Widget) else None
+        if spec is not None:
+            found[name] = (value, spec)
+    return found
 
 
 def figures(app) -> list[BaseFigureWidget]:

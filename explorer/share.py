@@ -1,0 +1,143 @@
+"""Shareable settings: read a dashboard's settings from its link's query, and write the link back.
+
+    ?demo=three-layer&init=zero&seed=3
+
+`demo` names a tab; every other key names one of that demo's controls and its value is checked against
+what the control allows (one of its options, an integer or a number within its bounds, true or false).
+Nothing in a query is ever evaluated: a value is compared with a list or read by int() / float() after a
+regular expression has accepted it. Whatever does not pass becomes a plain-text problem for the page to
+show; parsing never raises.
+
+Voila hands the page's query to the kernel in the environment variable QUERY_STRING (voila 0.5,
+`voila/handler.py`: ``request_info[QUERY_STRING] = str(self.request.query)``, merged into the kernel's
+environment when the kernel starts), so a dashboard reads ``os.environ.get("QUERY_STRING", "")``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+MAX_QUERY = 2_000  # characters: more is not a link anyone shares by hand
+MAX_FIELDS = 40
+SHOWN = 40  # characters of a bad key or value repeated in a message
+IGNORED = frozenset({"template", "theme", "token"})  # Voila's and Jupyter's own query parameters
+TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+INT = re.compile(r"[+-]?\d{1,12}")
+FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?")
+
+
+@dataclass(frozen=True)
+class Control:
+    """What a control accepts: kind is "choice" (one of `choices`), "int", "float" or "bool";
+    `low` and `high` bound a number (None: no bound)."""
+
+    kind: str
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+
+
+def shown(text: str) -> str:
+    """`text` shortened for a message."""
+    return repr(text if len(text) <= SHOWN else text[:SHOWN] + "...")
+
+
+def parse_query(query: str | None) -> tuple[dict[str, str], list[str]]:
+    """The key=value pairs of a query string (with or without its "?"), and the problems found.
+
+    Voila's and Jupyter's own parameters (template, theme, token) are left out. A key given twice keeps
+    its last value, with a problem saying so. A query that is too long or has too many fields is
+    dropped whole.
+    """
+    query = (query or "").lstrip("?")
+    if not query:
+        return {}, []
+    if len(query) > MAX_QUERY:
+        return {}, [f"the link's settings are too long ({len(query):,} characters, at most {MAX_QUERY:,}): ignored"]
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError:
+        return {}, [f"the link has too many settings (at most {MAX_FIELDS}): ignored"]
+    params: dict[str, str] = {}
+    problems = []
+    for key, value in pairs:
+        if key in IGNORED:
+            continue
+        if key in params:
+            problems.append(f"{shown(key)} is given more than once; the last value is used")
+        params[key] = value
+    return params, problems
+
+
+def coerce(key: str, text: str, control: Control) -> Any:
+    """The value `text` stands for, as `control` accepts it; ValueError naming the key, the value and what
+    is allowed otherwise."""
+    text = text.strip()
+    if control.kind == "choice":
+        if text in control.choices:
+            return text
+        raise ValueError(f"{key}={shown(text)} is not allowed; valid: {', '.join(control.choices)}")
+    if control.kind == "bool":
+        if text.lower() in TRUE:
+            return True
+        if text.lower() in FALSE:
+            return False
+        raise ValueError(f"{key}={shown(text)} must be true or false")
+    if control.kind == "int":
+        if not INT.fullmatch(text):
+            raise ValueError(f"{key}={shown(text)} must be a whole number{_bounds(control)}")
+        value = int(text)
+    elif control.kind == "float":
+        if not FLOAT.fullmatch(text) or not math.isfinite(float(text)):
+            raise ValueError(f"{key}={shown(text)} must be a number{_bounds(control)}")
+        value = float(text)
+    else:
+        raise ValueError(f"{key} cannot be set from a link")
+    if (control.low is not None and value < control.low) or (control.high is not None and value > control.high):
+        raise ValueError(f"{key}={shown(text)} is out of range{_bounds(control)}")
+    return value
+
+
+def _bounds(control: Control) -> str:
+    if control.low is not None and control.high is not None:
+        return f" from {control.low:g} to {control.high:g}"
+    if control.low is not None:
+        return f" of at least {control.low:g}"
+    if control.high is not None:
+        return f" of at most {control.high:g}"
+    return ""
+
+
+def format_value(value: Any) -> str:
+    """How a control's value is written in a link: true/false, the shortest exact float, or the text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def make_query(demo: str, values: Mapping[str, Any]) -> str:
+    """The relative link "?demo=...&key=value..." for `demo` with these control values."""
+    pairs = [("demo", demo), *((key, format_value(value)) for key, value in values.items())]
+    return "?" + urlencode(pairs, quote_via=quote, safe="")
+
+
+def slug(module: str) -> str:
+    """A demo's name in links: its module with dashes, e.g. three_layer -> three-layer."""
+    return module.replace("_", "-")
+
+
+def choose_demo(name: str | None, modules: Sequence[str]) -> tuple[int | None, list[str]]:
+    """The index of the demo called `name` (a slug) among `modules`, or None with a problem."""
+    if name is None:
+        return None, []
+    names = [slug(m) for m in modules]
+    if name in names:
+        return names.index(name), []
+    return None, [f"demo={shown(name)} is unknown; valid: {', '.join(names)}"]
