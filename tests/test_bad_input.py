@@ -42,6 +42,7 @@ ROWS: list[tuple[str, type[Exception], tuple[str, ...]]] = [
     ("init.uniform(limit=-1)", ValueError, ("limit", "-1.0", "> 0")),
     ("init.constant(NAN)", ValueError, ("value", "nan", "finite")),
     ("init.xavier_normal(gain=0)", ValueError, ("gain", "0.0", "> 0")),
+    ("init.xavier_uniform(gain=-1)", ValueError, ("gain", "-1.0", "> 0")),
     ("init.he_normal(mode='fan_avg')", ValueError, ("mode", "'fan_avg'", "fan_in, fan_out")),
     ("init.he_uniform(nonlinearity='gelu')", ValueError, ("nonlinearity", "'gelu'", "relu, leaky_relu")),
     ("init.gain('ReLU')", ValueError, ("nonlinearity", "'ReLU'", "relu")),

@@ -385,6 +385,24 @@ def check_message_format(app) -> None:
     assert 'class="explorer-error"' in text and "Traceback" not in text and 'File "' not in text
 
 
+@pytest.mark.parametrize("module, name", [APPS[2], APPS[3]], ids=[APPS[2][1], APPS[3][1]])
+def test_broken_mnist_files_are_a_message_and_the_built_in_digits_still_work(module, name, tmp_path, monkeypatch):
+    images = np.zeros((20, 28, 28), dtype=np.uint8)
+    datasets.write_idx(tmp_path / "train-images-idx3-ubyte", images)
+    datasets.write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(20, dtype=np.uint8))
+    datasets.write_idx(tmp_path / "t10k-images-idx3-ubyte", images[:5])
+    with open(tmp_path / "t10k-labels-idx1-ubyte", "wb") as f:
+        f.write(b"\0\0\x08\x01\0\0\0\x05\0\0")  # 2 of its 5 labels: truncated
+    monkeypatch.setenv("EXPLORER_MNIST", str(tmp_path))
+    app = getattr(importlib.import_module(module), name)()
+    app.dataset.value = "mnist"
+    assert "t10k-labels-idx1-ubyte" in app.message.value and "truncated" in app.message.value
+    assert app.trainer is None and app.train_button.disabled
+    check_message_format(app)
+    app.dataset.value = "digits"
+    assert app.message.value == "" and app.trainer.net.sizes[0] == 64
+
+
 # ---------------------------------------------------------------------------------------------
 # Overflow from a too-large start is part of the lesson: diverged at its step, no numpy warnings.
 
