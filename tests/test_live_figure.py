@@ -4,7 +4,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from explorer.apps.live import FigureWidget
+from explorer.apps.live import FigureWidget, binary_rows
 
 
 def report(figure, x, edit_id=None):
@@ -41,3 +41,111 @@ def test_a_report_of_an_older_edit_does_not_acknowledge_the_latest():
     figure.data[0].z = np.full((2, 5), 2.0)
     figure._js2py_traceDeltas = report(figure, {"0": -1.0}, edit_id=figure._last_trace_edit_id - 1)
     assert figure._trace_edit_in_process
+
+
+def capture_updates(figure):
+    """Every Plotly.update message the figure sends, as (restyle data, relayout data, trace indexes)."""
+    sent = []
+    send = figure._send_update_msg
+
+    def spy(restyle_data, relayout_data, trace_indexes=None, **kwargs):
+        sent.append((restyle_data, relayout_data, trace_indexes))
+        return send(restyle_data, relayout_data, trace_indexes, **kwargs)
+
+    figure._send_update_msg = spy
+    return sent
+
+
+def two_trace_figure():
+    figure = FigureWidget(go.Figure([go.Heatmap(z=[[0.5]]), go.Scatter(x=[0, 1], y=[0, 1])]))
+    figure.layout.shapes = [dict(type="line", x0=0, x1=1, y0=i, y1=i, line=dict(width=1, color="#333333"))
+                            for i in range(3)]
+    return figure
+
+
+def test_fast_update_joins_the_batch_in_one_message_and_updates_the_figure():
+    figure = two_trace_figure()
+    sent = capture_updates(figure)
+    shapes = [dict(type="line", x0=0, x1=1, y0=i, y1=i, line=dict(width=2.0 + i, color="#d62728")) for i in range(3)]
+    rows = [np.array([0.25, 0.75], dtype=np.float32), np.array([1.0, 0.0], dtype=np.float32)]
+    with figure.batch_update():
+        figure.data[1].y = np.array([2.0, 3.0])  # a validated edit
+        figure.fast_update(layout={"shapes": shapes, "title.text": "new"}, traces={0: {"z": rows}})
+    assert len(sent) == 1
+    restyle, relayout, traces = sent[0]
+    assert traces == [0, 1] and set(restyle) == {"y", "z"} and set(relayout) == {"shapes", "title.text"}
+    assert figure.layout.title.text == "new"
+    assert [shape.line.width for shape in figure.layout.shapes] == [2.0, 3.0, 4.0]
+    assert {shape.line.color for shape in figure.layout.shapes} == {"#d62728"}
+    assert np.array_equal(np.asarray(figure.data[0].z), np.array([[0.25, 0.75], [1.0, 0.0]]))
+    assert list(figure.data[1].y) == [2.0, 3.0]
+
+    figure.fast_update(layout={"shapes": shapes})  # outside a batch: its own message, and only if changed
+    assert len(sent) == 1
+    figure.fast_update(layout={"yaxis.range": [0, 2]})
+    assert len(sent) == 2 and sent[1][1] == {"yaxis.range": [0, 2]} and tuple(figure.layout.yaxis.range) == (0, 2)
+
+
+def test_binary_rows_go_to_the_browser_as_binary_typed_arrays():
+    from plotly.serializers import _py_to_js
+
+    z = np.array([[0.123, 0.456, 0.789], [1.0, -2.0, 3.5]])
+    rows = binary_rows(z, decimals=2)
+    assert len(rows) == 2 and all(row.dtype == np.float32 and row.ndim == 1 for row in rows)
+    assert np.array_equal(np.array(rows), np.float32([[0.12, 0.46, 0.79], [1.0, -2.0, 3.5]]))
+    wire = _py_to_js(rows, None)
+    assert [w["dtype"] for w in wire] == ["float32", "float32"]
+    assert bytes(wire[1]["buffer"]) == np.float32([1.0, -2.0, 3.5]).tobytes()
+    pixels = binary_rows([[0, 16], [255, 3]], np.int16)
+    assert [w["dtype"] for w in _py_to_js(pixels, None)] == ["int16", "int16"]
+    assert np.array(pixels).tolist() == [[0, 16], [255, 3]]
+    assert isinstance(_py_to_js(z, None), list)  # a 2-D array would have gone as nested JSON lists
+
+
+def test_an_acknowledgement_does_not_merge_the_reported_defaults():
+    figure = FigureWidget(go.Scatter(x=[0, 1], y=[0, 1]))
+    figure.data[0].y = [1, 2]
+    defaults = dict(figure.data[0]._prop_defaults)
+    figure._js2py_traceDeltas = {"trace_deltas": [{"uid": figure.data[0].uid, "mode": "lines+markers"}],
+                                 "trace_edit_id": figure._last_trace_edit_id}
+    assert not figure._trace_edit_in_process
+    assert figure.data[0]._prop_defaults == defaults
+
+
+def test_a_reset_or_a_step_during_training_redraws_once():
+    import asyncio
+
+    from explorer.apps.three_layer import ThreeLayerApp
+
+    app = ThreeLayerApp()
+    app.use_ack_gate = False
+
+    async def press_during_training(press):
+        app.start()
+        await asyncio.sleep(0.2)
+        assert app.running
+        before = app.redraws
+        press()
+        assert not app.running
+        await asyncio.sleep(0.05)
+        return app.redraws - before
+
+    assert asyncio.run(press_during_training(app.reset)) == 1  # the new run's first state, not the old one's too
+    assert app.trainer.step == 0
+    assert asyncio.run(press_during_training(app.step)) == 1
+    assert app.snapshot.step == app.trainer.step > 0
+    assert asyncio.run(press_during_training(app.stop)) == 1  # Pause shows the step reached
+
+
+def test_the_first_state_is_drawn_into_the_widget_without_an_error():
+    """open_figure draws the first state before the FigureWidget exists: fast_update must work there too."""
+    from explorer.apps.histograms import HistogramsApp
+    from explorer.apps.three_layer import ThreeLayerApp
+
+    app = ThreeLayerApp()
+    assert app.message.value == ""
+    assert len(app.figure.layout.shapes) == len(app.links)
+    assert np.asarray(app.figure.data[app.index["boundary"]].z).shape == (50, 50)  # not the placeholder [[0.5]]
+    app = HistogramsApp()
+    assert app.message.value == ""
+    assert np.asarray(app.figure.data[8].z).max() > 0  # the mosaic of the first batch

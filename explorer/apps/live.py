@@ -29,21 +29,44 @@ from traitlets import observe
 from explorer.training import Snapshot, Trainer
 
 
-class FigureWidget(go.FigureWidget):
-    """A go.FigureWidget for live redraws: cheap acknowledgements, and updates that skip validation.
+class FastUpdate:
+    """`fast_update` for a plotly figure: values the app built itself, without plotly's validation.
 
-    Acknowledgements. After each redraw the browser reports every trace's properties as plotly.js computed
-    them (`_js2py_traceDeltas`, tens of kB a redraw), and plotly's handler merges them into the Python
-    figure as defaults before it clears `_trace_edit_in_process`, the ack gate's signal. Nothing here reads
-    those defaults, so this handler only acknowledges: the merge cost kernel time on every redraw, and for a
+    plotly validates every value assigned to a figure, and for some values that costs more than the whole
+    redraw is allowed: 75 link shapes took 40-190 ms (a Shape object, validated and deep-copied, for each),
+    and a 50x50 heatmap z is converted and compared value by value. `fast_update` hands the values to
+    plotly's own update path (`plotly_update`, which stores them in the figure and, for a FigureWidget,
+    sends them): inside `batch_update` they join the redraw's single Plotly.update message.
+    """
+
+    def fast_update(self, layout: dict | None = None, traces: dict[int, dict] | None = None) -> None:
+        """Set layout properties and trace properties without validating them, in one message.
+
+        layout: key path -> value, e.g. {"shapes": [...], "yaxis.range": [0, 1], "annotations[2].text": "..."}
+        traces: trace index -> {key path -> value}, e.g. {3: {"z": rows, "x": xs}}
+
+        The values must be what plotly.js accepts (plain numbers, strings, lists, 1-D numpy arrays, which
+        go as binary, or `binary_rows` for a heatmap's z). A value equal to the current one is not sent.
+        """
+        with self.batch_update():  # joins the caller's batch if one is open
+            self._batch_layout_edits.update(layout or {})
+            for index, props in (traces or {}).items():
+                self._batch_trace_edits.setdefault(index, {}).update(props)
+
+
+class Figure(FastUpdate, go.Figure):
+    """The figure an app draws its first state into, before it becomes a FigureWidget (see open_figure)."""
+
+
+class FigureWidget(FastUpdate, go.FigureWidget):
+    """A go.FigureWidget for live redraws: cheap acknowledgements, and `fast_update`.
+
+    After each redraw the browser reports every trace's properties as plotly.js computed them
+    (`_js2py_traceDeltas`, tens of kB a redraw), and plotly's handler merges them into the Python figure as
+    defaults before it clears `_trace_edit_in_process`, the ack gate's signal. Nothing here reads those
+    defaults, so this handler only acknowledges: the merge cost kernel time on every redraw, and for a
     heatmap's x and y or a bar trace's x it raised (plotly.py issue #4160) before clearing the flag, which
     left the gate waiting `ack_timeout` before every redraw.
-
-    Updates. plotly validates every value assigned to a figure, and for some values that costs more than
-    the whole redraw is allowed: 75 link shapes took 40-190 ms (a Shape object, validated and deep-copied,
-    for each), and a 50x50 heatmap z is converted element by element to nested lists. `fast_update` hands
-    values the app built itself straight to plotly's own update path (`plotly_update`, which stores them in
-    the figure and sends them): inside `batch_update` they join the redraw's single Plotly.update message.
     """
 
     @observe("_js2py_traceDeltas")
@@ -53,21 +76,6 @@ class FigureWidget(go.FigureWidget):
             self._trace_edit_in_process = False
         if report:
             self._js2py_traceDeltas = None
-
-    def fast_update(self, layout: dict | None = None, traces: dict[int, dict] | None = None) -> None:
-        """Set layout properties and trace properties without validating them, in one message.
-
-        layout: key path -> value, e.g. {"shapes": [...], "yaxis.range": [0, 1], "annotations[2].text": "..."}
-        traces: trace index -> {key path -> value}, e.g. {3: {"z": rows, "x": xs}}
-
-        The values must be what plotly.js accepts (plain numbers, strings, lists, 1-D numpy arrays, which
-        go as binary, or a list of 1-D numpy rows for a heatmap's z). A value equal to the current one is
-        not sent.
-        """
-        with self.batch_update():  # joins the caller's batch if one is open
-            self._batch_layout_edits.update(layout or {})
-            for index, props in (traces or {}).items():
-                self._batch_trace_edits.setdefault(index, {}).update(props)
 
 
 def binary_rows(z, dtype=np.float32, decimals: int | None = None) -> list:
@@ -148,9 +156,9 @@ class LiveApp:
         notebook before the page connects, and changes made in between would never arrive. Drawing first
         and wrapping afterwards makes the first state part of the widget itself.
         """
-        self.figure = figure
+        self.figure = Figure(figure)
         self.reset()
-        self.figure = FigureWidget(figure)
+        self.figure = FigureWidget(self.figure)
 
     # -- the buttons --------------------------------------------------------------------------
 
@@ -169,7 +177,7 @@ class LiveApp:
             self.start_run()
             self.stop_at = self.run_steps
             self.take(next(self.snapshots))
-        except (ValueError, TypeError) as error:  # bad input: say so next to the controls
+        except (ValueError, TypeError, MemoryError) as error:  # bad input (or too large): say so next to the controls
             self.trainer = self.snapshots = None
             self.show_message(str(error))
         self.refresh_buttons()
@@ -259,9 +267,10 @@ class LiveApp:
         if self.snapshot is not None and self.trainer is not None:
             self.guarded(self.redraw)
             self.redraws += 1
-            self.progress.max = max(self.stop_at, 1)
-            self.progress.value = min(self.trainer.step, self.progress.max)
-            self.progress.description = f"{self.trainer.step:,}"
+            with self.progress.hold_sync():  # one message for the three changes, not three
+                self.progress.max = max(self.stop_at, 1)
+                self.progress.value = min(self.trainer.step, self.progress.max)
+                self.progress.description = f"{self.trainer.step:,}"
             self.status.value = html.escape(self.describe(self.snapshot))
         elif self.trainer is None:
             self.status.value = ""

@@ -1,0 +1,281 @@
+"""Live redraw in a real browser: the dashboard in Voila, driven by headless Chromium (issue 5).
+
+    .venv/bin/python benchmarks/bench_live.py [--window 4] [--changes 12] [--pauses 6] [--demos three_layer,...]
+
+Prints, with the load average next to each figure:
+- control -> redraw at rest (three-layer demo): from the change of the Initialization dropdown to the last
+  redraw it causes, median and min-max over `--changes` changes;
+- during training (three-layer, classic network): Pause -> still plot, and Initialization change -> still
+  plot of the new run (a change resets, which pauses), median and max over `--pauses` each;
+- for each demo tab: redraws per second while training, training steps per second, bytes received by the
+  page per redraw (every websocket frame from the kernel: figure, progress bar and status line) and bytes
+  sent back per redraw (plotly.js reports each redraw to the kernel), the largest frame, and how many
+  redraws still came after Pause (a backlog would show here);
+and, last, one JSON object with every figure.
+
+Times are taken in the page (performance.now()): the click or the change is made by page script, and every
+redraw of a plot is the time plotly.js emitted its plotly_update / restyle / relayout / afterplot event.
+"Still" means no such event for QUIET seconds; the latency is the time to the last event before that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+
+import browserkit  # noqa: E402
+import dashkit as dk  # noqa: E402
+
+from explorer.apps.dashboard import DEMOS  # noqa: E402
+
+DASHBOARD = "notebooks/dashboard.ipynb"
+QUIET = 1.0  # s without a redraw: the plot is still
+TRAINING_DEMOS = ["three_layer", "nine_layer", "histograms", "digits_mlp"]
+INITS = ["He N(0, 2/n_in)", "Xavier N(0, 2/(n_in+n_out))", "appropriate (v = 1)", "too small (v = 0.01)",
+         "too large (v = 100)", "zero (v = 0)"]
+
+# Page script: record every redraw of every visible plot in window.__redraws as [time, kind].
+RECORDER = "() => {" + dk._VISIBLE + """
+    window.__redraws = window.__redraws || [];
+    for (const g of visiblePlots()) {
+        if (g.__recorder) continue;
+        g.__recorder = true;
+        for (const name of ['plotly_update', 'plotly_restyle', 'plotly_relayout', 'plotly_afterplot'])
+            g.on(name, () => window.__redraws.push([performance.now(), name]));
+    }
+}"""
+
+# Page script: press a visible button (by its label), or choose an option of a visible dropdown (by the label
+# of the dropdown and the text of the option); return the time it was done.
+PRESS = """(text) => {
+    const b = [...document.querySelectorAll('button')]
+        .find(b => b.offsetParent !== null && b.innerText.trim() === text);
+    if (!b || b.disabled) return null;
+    const t = performance.now(); b.click(); return t;
+}"""
+CHOOSE = """([label, option]) => {
+    const box = [...document.querySelectorAll('.widget-dropdown')].find(d => d.offsetParent !== null &&
+        [...d.querySelectorAll('label')].some(l => l.innerText.trim() === label));
+    const select = box.querySelector('select');
+    const plain = s => s.replace(/\u00a0/g, ' ').trim();  // ipywidgets shows spaces as no-break spaces
+    const index = [...select.options].findIndex(o => plain(o.text) === option);
+    if (index < 0 || select.selectedIndex === index) return null;
+    const t = performance.now();
+    select.selectedIndex = index;
+    select.dispatchEvent(new Event('change', {bubbles: true}));
+    return t;
+}"""
+STEP = """() => {
+    const t = [...document.querySelectorAll('.widget-html-content')].filter(e => e.offsetParent !== null)
+        .map(e => e.innerText).find(t => /^step [0-9,]+/.test(t));
+    return t ? Number(t.match(/^step ([0-9,]+)/)[1].replaceAll(',', '')) : null;
+}"""
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+class Frames:
+    """Bytes of the page's websocket frames, both ways (the kernel's channels)."""
+
+    def __init__(self, page) -> None:
+        self.received = self.sent = self.largest = 0
+        page.on("websocket", self.watch)
+
+    def watch(self, ws) -> None:
+        ws.on("framereceived", lambda payload: self.count(payload, True))
+        ws.on("framesent", lambda payload: self.count(payload, False))
+
+    def count(self, payload, received: bool) -> None:
+        size = len(payload.encode() if isinstance(payload, str) else payload)
+        if received:
+            self.received += size
+            self.largest = max(self.largest, size)
+        else:
+            self.sent += size
+
+    def mark(self) -> tuple[int, int]:
+        self.largest = 0
+        return self.received, self.sent
+
+
+def now(page) -> float:
+    return page.evaluate("() => performance.now()")
+
+
+def redraws(page, since: float, kinds=None) -> list[float]:
+    events = page.evaluate("(since) => window.__redraws.filter(e => e[0] > since)", since)
+    return [t for t, kind in events if kinds is None or kind in kinds]
+
+
+def settle(page, since: float, timeout: float = 30.0, first: float = 15.0) -> float | None:
+    """Wait for a redraw after `since` (up to `first` s), then until no plot has redrawn for QUIET s; return
+    the ms from `since` to the last redraw (None if none came)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        events = redraws(page, since)
+        quiet = now(page) - (events[-1] if events else since)
+        if (events and quiet > QUIET * 1000) or (not events and quiet > first * 1000):
+            return events[-1] - since if events else None
+    raise RuntimeError(f"the plots kept redrawing for {timeout} s")
+
+
+def wait(page, predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError("timed out")
+        page.wait_for_timeout(50)
+
+
+def start_training(page) -> bool:
+    """Press Train and wait until a run is going and redrawing."""
+    wait(page, lambda: dk.can_train(page))
+    t = page.evaluate(PRESS, "Train")
+    if t is None:
+        return False
+    wait(page, lambda: len(redraws(page, t, {"plotly_update"})) >= 2, timeout=30)
+    return dk.training(page)
+
+
+def summary(values: list[float]) -> dict:
+    if not values:
+        return {"median": None, "min": None, "max": None, "n": 0, "values": []}
+    values = [round(v, 1) for v in values]
+    return {"median": round(statistics.median(values), 1), "min": min(values), "max": max(values),
+            "n": len(values), "values": values}
+
+
+def at_rest(page, changes: int) -> dict:
+    """Control -> redraw with no training: change the initialization, time its last redraw."""
+    page.evaluate(RECORDER)
+    settle(page, now(page))
+    times = []
+    for i in range(changes):
+        t = page.evaluate(CHOOSE, ["Initialization", INITS[i % len(INITS)]])
+        latency = settle(page, t)
+        if latency is not None:
+            times.append(latency)
+    return summary(times)
+
+
+def during_training(page, count: int) -> dict:
+    """Pause -> still plot, and a control change -> still plot of the new run, while training."""
+    page.evaluate(CHOOSE, ["Network", "2-10-5-1 (classic)"])  # 15,000 steps a press: long runs
+    settle(page, now(page))
+    pause, control, after_pause = [], [], []
+    for i in range(count):
+        for kind in ("pause", "control"):
+            if not start_training(page):
+                continue
+            page.wait_for_timeout(800)
+            if kind == "pause":
+                t = page.evaluate(PRESS, "Pause")
+            else:
+                t = page.evaluate(CHOOSE, ["Initialization", INITS[i % 2]])
+            if t is None:  # the run had ended
+                continue
+            latency = settle(page, t)
+            if latency is None:
+                continue
+            (pause if kind == "pause" else control).append(latency)
+            if kind == "pause":
+                after_pause.append(len(redraws(page, t, {"plotly_update"})))
+    return {"pause_ms": summary(pause), "control_ms": summary(control),
+            "redraws_after_pause": max(after_pause) if after_pause else None}
+
+
+def training_rate(page, frames: Frames, window: float) -> dict:
+    """Redraws/s, steps/s and bytes per redraw of the open tab while training."""
+    page.evaluate(RECORDER)
+    settle(page, now(page))
+    if not start_training(page):
+        return {"error": "could not start training"}
+    received, sent = frames.mark()
+    t0, step0 = now(page), page.evaluate(STEP)
+    page.wait_for_timeout(window * 1000)
+    t1, step1, still = now(page), page.evaluate(STEP), dk.training(page)
+    drawn = len([t for t in redraws(page, t0, {"plotly_update"}) if t <= t1])
+    pressed = page.evaluate(PRESS, "Pause")
+    latency = settle(page, pressed) if pressed is not None else None
+    late = len(redraws(page, pressed, {"plotly_update"})) if pressed is not None else None
+    received, sent = frames.received - received, frames.sent - sent
+    total = len([t for t in redraws(page, t0, {"plotly_update"})])
+    seconds = (t1 - t0) / 1000
+    return {"redraws_per_s": round(drawn / seconds, 2),
+            "steps_per_s": round((step1 - step0) / seconds) if step0 is not None and step1 is not None else None,
+            "bytes_in_per_redraw": round(received / max(total, 1)),
+            "bytes_out_per_redraw": round(sent / max(total, 1)),
+            "largest_frame": frames.largest,
+            "pause_ms": round(latency, 1) if latency is not None else None,
+            "redraws_after_pause": late, "trained_whole_window": still, "load": load()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--window", type=float, default=4.0, help="seconds of training per rate measurement")
+    parser.add_argument("--changes", type=int, default=12, help="control changes at rest")
+    parser.add_argument("--pauses", type=int, default=6, help="Pauses (and control changes) during training")
+    parser.add_argument("--demos", default=",".join(TRAINING_DEMOS), help="demo modules whose rate to measure")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    results: dict = {"load_at_start": load()}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = browserkit.voila_server(DASHBOARD, Path(tmp))
+        try:
+            with sync_playwright() as p:
+                context = p.chromium.launch_persistent_context(
+                    str(Path(tmp) / "profile"), executable_path=browserkit.CHROMIUM, headless=True,
+                    args=browserkit.CHROMIUM_ARGS, viewport={"width": 1280, "height": 900})
+                page = context.pages[0] if context.pages else context.new_page()
+                page.set_default_timeout(120_000)
+                frames = Frames(page)
+                started = time.monotonic()
+                page.goto(server.url, timeout=180_000)
+                dk.wait_for_visible_plot(page, 180_000)
+                page.wait_for_timeout(2000)  # the first fit to the page width
+                print(f"page load to first plot: {time.monotonic() - started:.1f} s (load {load():.2f})")
+
+                results["rest_control_ms"] = at_rest(page, args.changes)
+                results["rest_control_ms"]["load"] = load()
+                r = results["rest_control_ms"]
+                print(f"three-layer at rest, control -> redraw: median {r['median']} ms, "
+                      f"{r['min']}-{r['max']} ms over {r['n']} (load {r['load']:.2f})")
+
+                results["training"] = during_training(page, args.pauses)
+                results["training"]["load"] = load()
+                r = results["training"]
+                print(f"three-layer training, Pause -> still: median {r['pause_ms']['median']} ms, max "
+                      f"{r['pause_ms']['max']} ms over {r['pause_ms']['n']}; control -> still: median "
+                      f"{r['control_ms']['median']} ms, max {r['control_ms']['max']} ms over {r['control_ms']['n']}; "
+                      f"redraws after Pause at most {r['redraws_after_pause']} (load {r['load']:.2f})")
+
+                results["rates"] = {}
+                titles = {module: title for title, module, _ in DEMOS}
+                for module in args.demos.split(","):
+                    if module != "three_layer":
+                        dk.open_tab(page, titles[module])
+                        page.wait_for_timeout(2000)
+                    r = results["rates"][module] = training_rate(page, frames, args.window)
+                    print(f"{module}: {r}")
+                context.close()
+        finally:
+            server.stop()
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

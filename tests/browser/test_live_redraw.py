@@ -1,0 +1,106 @@
+"""Live redraw in the browser: during training, Pause and a control change take effect with no backlog.
+
+The three-layer demo of the dashboard in Voila, in headless Chromium. The redraws of the figure are counted
+in the page (plotly's update, restyle and relayout events). A backlog of redraws queued in the page would
+keep the figure moving long after Pause (hundreds of redraws were seen before the ack gate): here at most
+MAX_LATE redraws may come after the click, Pause's own redraw of the step reached and the one in flight.
+
+Timings are printed (run pytest with -s), not asserted: speed is measured by benchmarks/bench_live.py.
+"""
+
+from __future__ import annotations
+
+import time
+
+import dashkit as dk
+import pytest
+
+DASHBOARD = "notebooks/dashboard.ipynb"
+LOAD_TIMEOUT = 180_000  # ms
+TIMEOUT = 45.0  # s
+MAX_LATE = 4  # redraws after the click: Pause's own, the one in flight, and one read-vs-click race to spare
+COST = 0  # the cost curve's trace
+
+pytestmark = pytest.mark.browser
+
+STEP = """() => {
+    const t = [...document.querySelectorAll('.widget-html-content')].filter(e => e.offsetParent !== null)
+        .map(e => e.innerText).find(t => /^step [0-9,]+/.test(t));
+    return t ? Number(t.match(/^step ([0-9,]+)/)[1].replaceAll(',', '')) : null;
+}"""
+
+
+def shown_step(page) -> int | None:
+    """The step in the status line under the figure."""
+    return page.evaluate(STEP)
+
+
+def cost_steps(page) -> list:
+    return dk.trace_values(page, COST, "x") or []
+
+
+def train_until_redrawing(page, redraws: int = 3) -> None:
+    """Press Train and wait until the cost curve has grown over `redraws` redraws (a run is going)."""
+    dk.wait_until(lambda: dk.can_train(page), TIMEOUT, message="Train to be enabled")
+    drawn, points = dk.draws(page)[0], len(cost_steps(page))
+    dk.button(page, "Train").click()
+    dk.wait_until(lambda: dk.draws(page)[0] >= drawn + redraws and len(cost_steps(page)) > points, TIMEOUT,
+                  message="the figure to follow training")
+    assert dk.training(page)
+
+
+def test_pause_and_a_control_change_during_training_take_effect_without_backlog(
+        voila_server, browser_page, page_errors):
+    server = voila_server(DASHBOARD)
+    page = browser_page
+    page.goto(server.url, timeout=LOAD_TIMEOUT)
+    dk.wait_for_visible_plot(page, LOAD_TIMEOUT)
+    dk.wait_until(lambda: len(cost_steps(page)) >= 1, TIMEOUT, message="the first state in the figure")
+    dk.select(page, "Network", "2-10-5-1 (classic)")  # 15,000 steps a press: long enough to be caught training
+    dk.wait_until(lambda: cost_steps(page) == [0] and dk.can_train(page), TIMEOUT, message="the classic network")
+    dk.wait_until_static(page, quiet=1.0)
+    assert dk.install_draw_counters(page) == 1
+
+    # Pause: the figure stops within a bounded number of redraws and shows where training stopped.
+    train_until_redrawing(page)
+    drawn = dk.draws(page)[0]
+    paused_at = dk.pause(page)
+    still_after = dk.wait_until_static(page, since=paused_at, quiet=2.0)
+    late = dk.draws(page)[0] - drawn
+    dk.wait_until(lambda: not dk.training(page) and dk.can_train(page), TIMEOUT, message="Pause to take effect")
+    step = shown_step(page)
+    print(f"\n[pause] still {still_after * 1000:.0f} ms after the click, {late} redraws after it, step {step:,}")
+    assert late <= MAX_LATE, f"{late} redraws came after Pause: a backlog"
+    assert step > 0 and cost_steps(page)[-1] == step  # the figure shows the step reached, not an older one
+    time.sleep(1.0)
+    assert shown_step(page) == step and dk.draws(page)[0] == drawn + late  # nothing trains behind the scenes
+
+    # Train goes on from there.
+    train_until_redrawing(page)
+    assert cost_steps(page)[-1] > step
+    assert shown_step(page) > step
+
+    # A control change during training stops the run and starts a new one cleanly, at step 0.
+    drawn = dk.draws(page)[0]
+    changed_at = time.monotonic()
+    dk.select(page, "Initialization", "He N(0, 2/n_in)")
+    dk.wait_until(lambda: cost_steps(page) == [0], TIMEOUT, message="the new run's step 0 in the figure")
+    new_run_after = time.monotonic() - changed_at
+    still_after = dk.wait_until_static(page, since=changed_at, quiet=2.0)
+    late = dk.draws(page)[0] - drawn
+    print(f"[control] new run shown {new_run_after * 1000:.0f} ms after the change, still after "
+          f"{still_after * 1000:.0f} ms, {late} redraws after it")
+    assert not dk.training(page) and dk.can_train(page)
+    assert shown_step(page) == 0 and cost_steps(page) == [0]
+    assert late <= MAX_LATE, f"{late} redraws came after the change: a backlog"
+    boundary = dk.trace_values(page, 2, "z")
+    assert boundary and len({round(v, 2) for row in boundary for v in row}) > 1  # He: not the flat 0.5 of zero
+
+    # The new run trains from step 0, and Pause still works.
+    train_until_redrawing(page)
+    steps = cost_steps(page)
+    assert steps[0] == 0 and steps == sorted(steps) and steps[-1] > 0
+    dk.pause(page)
+    dk.wait_until(lambda: not dk.training(page), TIMEOUT, message="Pause to take effect")
+    assert not dk.page_text_problems(page), dk.page_text_problems(page)
+    page_errors.assert_none()
