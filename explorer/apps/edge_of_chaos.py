@@ -101,8 +101,10 @@ class EdgeOfChaosApp:
         ticks = dict(tickvals=[0, 1, 2, 3], ticktext=["1", "10", "100", "≥1000"])
         add("xi", go.Heatmap(x=[], y=[], z=[], coloraxis="coloraxis", hovertemplate=(
             "σ_w² %{x:.2f}<br>σ_b² %{y:.2f}<br>log10 ξ_c %{z:.2f}<extra></extra>")), 1, 1)
-        add("edge", go.Scatter(x=[], y=[], mode="lines", line=dict(color="white", width=3), name="edge χ₁ = 1"), 1, 1)
-        add("measured", go.Scatter(x=[], y=[], mode="markers", name=f"measured c after l layers (c⁰ = {MEASURE_C0})",
+        add("edge", go.Scatter(x=[], y=[], mode="lines", line=dict(color="#ff9900", width=3), name="edge χ₁ = 1"),
+            1, 1)
+        add("measured", go.Scatter(x=[], y=[], mode="markers",
+                                   name=f"measured c after l layers from c⁰ = {MEASURE_C0} (white 1, black 0)",
                                    marker=dict(size=13, color=[], coloraxis="coloraxis2", line=dict(color="black",
                                                                                                      width=1)),
                                    text=[], hovertemplate="%{text}<extra></extra>"), 1, 1)
@@ -122,15 +124,14 @@ class EdgeOfChaosApp:
         add("q_star", go.Scatter(x=[], y=[], mode="lines", line=dict(color="black", dash="dot"), name="q*"), 2, 1)
         add("train", go.Heatmap(x=[], y=[], z=[], coloraxis="coloraxis3", hovertemplate=(
             "σ_w² %{x:.2f}<br>depth %{y}<br>accuracy %{z:.2f}<extra></extra>")), 2, 2)
-        add("six_xi", go.Scatter(x=[], y=[], mode="lines", line=dict(color="white", width=3, dash="dash"),
+        add("six_xi", go.Scatter(x=[], y=[], mode="lines", line=dict(color="#00e5ff", width=3, dash="dash"),
                                  name="6 ξ_c"), 2, 2)
         fig.update_layout(
             height=820, margin=dict(l=60, r=30, t=50, b=50), template="plotly_white",
             legend=dict(orientation="h", y=-0.08),
             coloraxis=dict(colorscale="Viridis", cmin=0, cmax=3, colorbar=dict(
                 title="ξ_c", x=0.43, y=0.79, len=0.42, **ticks)),
-            coloraxis2=dict(colorscale="Greys", cmin=0, cmax=1, showscale=True, colorbar=dict(
-                title="c after l", x=0.43, y=0.79, len=0.42, xpad=60, thickness=10)),
+            coloraxis2=dict(colorscale=[[0, "black"], [1, "white"]], cmin=0, cmax=1, showscale=False),
             coloraxis3=dict(colorscale="Magma", cmin=0, cmax=1, colorbar=dict(
                 title="accuracy", x=1.0, y=0.21, len=0.42)),
         )
@@ -194,8 +195,8 @@ class EdgeOfChaosApp:
                                             models=1)
             measured.append(float(m.c[0, -1, 0]))
             predicted.append(float(theory.propagate_correlation(1.0, MEASURE_C0, depth, sw, sb, activation)[1][-1]))
+        self.figure.data[self.traces["measured"]].marker.color = measured
         self.set("measured", x=list(MEASURED_SIGMA_W2), y=[sb] * len(MEASURED_SIGMA_W2),
-                 marker=dict(color=measured),
                  text=[f"σ_w² {sw}: c after {depth} layers measured {m:.3f}, predicted {p:.3f}"
                        for sw, m, p in zip(MEASURED_SIGMA_W2, measured, predicted, strict=True)])
         self.measured = np.array(measured)
