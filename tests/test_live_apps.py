@@ -330,18 +330,26 @@ def test_changing_a_setting_during_training_stops_the_old_run_and_starts_clean(a
 # An error nobody foresaw (a failed allocation, a bug) is still a message next to the controls.
 
 
-def test_an_unexpected_error_while_applying_a_control_is_shown_and_the_app_recovers(app):
+FAULTS = {  # what an unforeseen failure while building a run may look like, and the text to be shown
+    "out of memory": (MemoryError("Unable to allocate 7.45 GiB for an array"), "Unable to allocate"),
+    "a bug": (KeyError("boundary"), "boundary"),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_an_unexpected_error_while_applying_a_control_is_shown_and_the_app_recovers(app, fault):
     key, value = SETTING[type(app).__name__]
     control = getattr(app, key)
     before = control.value
+    error, shown = FAULTS[fault]
 
-    def out_of_memory():
-        raise MemoryError("Unable to allocate 7.45 GiB for an array")
+    def fail():
+        raise error
 
-    app.make_trainer = out_of_memory  # the next reset fails as a too-large allocation would
+    app.make_trainer = fail  # the next reset fails
     try:
         control.value = value  # must not raise into the widget's event handler (a traceback in the page)
-        assert "Unable to allocate" in app.message.value and app.trainer is None
+        assert shown in app.message.value and app.trainer is None
         assert app.train_button.disabled and app.step_button.disabled and not app.running
     finally:
         del app.make_trainer
