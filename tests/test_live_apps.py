@@ -115,7 +115,7 @@ def test_pause_shows_the_step_where_training_stopped(app):
 # traceback shown, and the engine and the figure agree with the controls.
 
 INT_TEXTS = (-1, 0, 3, 2**40)  # seeds typed into an IntText, the odd ones included
-FLOAT_TEXTS = (0.0, -0.1, math.nan, math.inf, 1e-6, 0.02, 0.5, 50.0, 1e308)  # learning rates typed in
+FLOAT_TEXTS = (0.0, -0.1, math.nan, math.inf, 1e-6, 0.02, 0.5, 50.0, 1e10, 1e308)  # learning rates typed in
 TEXTS = ("", "a, b", "0, 5", "784, 100, 10", "1, 1", "-3, 5", "4096, 4096, 4096", "2.5, 3", "10 20 30")
 
 
@@ -448,3 +448,17 @@ def test_a_blow_up_in_an_app_ends_the_curve_at_its_step_without_warnings():
     x, y = np.asarray(app.figure.data[0].x), np.asarray(app.figure.data[0].y, dtype=float)
     assert x[-1] == snap.step and np.all(np.isfinite(y[x < k]))  # the cost up to the blow-up is drawn
     assert f"blew up at step {k}" in app.status.value
+
+
+def test_a_cost_beyond_float32_is_drawn_without_warnings():
+    """The digits app sends its curves as float32; a blow-up's cost of 1e89 does not fit there."""
+    from explorer.apps.digits_mlp import DigitsMLPApp
+
+    app = DigitsMLPApp()
+    app.learning_rate.value = 1e30
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        app.step_button.click()
+    assert caught == [], [str(w.message) for w in caught]
+    he_train_cost = np.asarray(app.figure.data[2].y, dtype=float)
+    assert he_train_cost[-1] > 1e38 and app.snapshot.diverged.all() and app.message.value == ""

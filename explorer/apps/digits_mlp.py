@@ -239,7 +239,10 @@ class DigitsMLPApp(LiveApp):
 
     def redraw(self) -> None:
         fig, history = self.figure, self.history
-        values = history.y.astype(np.float32)  # half the bytes per redraw, and plenty for a plot
+        values = history.y
+        finite = values[np.isfinite(values)]
+        if np.abs(finite).max(initial=0) < np.finfo(np.float32).max:  # not after a blow-up past 3.4e38
+            values = values.astype(np.float32)  # half the bytes per redraw, and plenty for a plot
         epochs = values[:, 0]
         K = len(self.keys)
         blocks = [values[:, 1 + K * b : 1 + K * (b + 1)] for b in range(6)]  # acc train, acc test, cost ..., std ...
