@@ -283,7 +283,7 @@ def write_idx(filename: str | os.PathLike, array: np.ndarray) -> None:
 def train_test_split(data: Dataset, test_fraction: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
     """Shuffle with `seed` and cut off the last `test_fraction` of the examples as a test set."""
     if not isinstance(data, Dataset):
-        raise TypeError(f"data={data!r} must be an explorer.datasets.Dataset")
+        raise TypeError(f"data must be an explorer.datasets.Dataset (X, y, name), got {type(data).__name__}")
     if isinstance(test_fraction, (bool, np.bool_)) or not isinstance(test_fraction, Real) or not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction={test_fraction!r} must be a number between 0 and 1")
     seed = _check_seed(seed)

@@ -89,7 +89,7 @@ ROWS: list[tuple[str, type[Exception], tuple[str, ...]]] = [
     ("datasets.write_idx(FILES['out'], np.array([300]))", ValueError, ("array", "from 0 to 255")),
     ("datasets.train_test_split(data, test_fraction=1.0)", ValueError, ("test_fraction=1.0", "between 0 and 1")),
     ("datasets.train_test_split(data, test_fraction=0.0001)", ValueError, ("test_fraction=0.0001", "empty")),
-    ("datasets.train_test_split(np.zeros((3, 2)))", TypeError, ("data=", "Dataset")),
+    ("datasets.train_test_split(np.zeros((3, 2)))", TypeError, ("data", "Dataset", "ndarray")),
     ("datasets.Standardizer.fit(np.array([[1.0, NAN]]))", ValueError, ("X", "NaN")),
     ("datasets.standardize(np.zeros((3, 2)), np.zeros((3, 3)))", ValueError, ("X has shape (3, 3)", "(m, 2)")),
     ("datasets.Dataset(np.zeros((3, 2)), np.zeros(4), 'x')", ValueError, ("X has shape (3, 2)", "y (4,)", "(m,)")),
