@@ -221,8 +221,12 @@ def width_tolerance(layer: np.ndarray, c: np.ndarray, width: int = WIDTH, models
     return 5 * np.sqrt(layer)[:, None] * (1 - c**2) / math.sqrt(width * models) + 1 / width
 
 
-@pytest.mark.parametrize("activation, sw, sb", [("tanh", 1.2, 0.05), ("tanh", 2.5, 0.05), ("relu", 1.5, 0.05)])
-def test_wide_networks_follow_the_predicted_trajectory(activation, sw, sb):
+@pytest.mark.parametrize(
+    "activation, sw, sb, other",  # other: a sigma_w^2 in the other phase, whose trajectory must be rejected
+    [("tanh", 1.2, 0.05, 2.4), ("tanh", 2.5, 0.05, 1.25), ("relu", 1.5, 0.05, None),
+     ("tanh", 1.0, 0.5, None)],  # a large bias: c^1 = (sigma_w^2 q0 c0 + sigma_b^2) / q^1 is far above c0
+)
+def test_wide_networks_follow_the_predicted_trajectory(activation, sw, sb, other):
     c0 = (0.2, 0.6, 0.9)
     measured = theory.measure_correlations(sw, sb, activation, depth=DEPTH, width=WIDTH, c0=c0, models=MODELS)
     q_pred, c_pred = theory.propagate_correlation(1.0, c0, DEPTH, sw, sb, activation)
@@ -231,14 +235,15 @@ def test_wide_networks_follow_the_predicted_trajectory(activation, sw, sb):
     assert np.all(gap < width_tolerance(layers, c_pred)), gap
     # q: a mean over width x inputs, relative error about sqrt(2 / n) per layer
     assert np.allclose(measured.q.mean(axis=0), q_pred, rtol=5 * math.sqrt(2 * DEPTH / (WIDTH * MODELS)))
-    # ...and the test can fail: correlations that stay at c0 are rejected, and for tanh so is the trajectory of
-    # the other phase (sigma_w^2 halved or doubled).
+    # ...and the test can fail: correlations that stay at c0 are rejected, and so is the other phase's trajectory.
     wrong = [np.broadcast_to(np.array(c0), c_pred.shape)]
-    if activation == "tanh":
-        other = sw / 2 if float(theory.chi_1(sw, sb, activation)) > 1 else sw * 2
+    if other is not None:
+        assert (float(theory.chi_1(sw, sb, activation)) > 1) != (float(theory.chi_1(other, sb, activation)) > 1)
         wrong.append(theory.propagate_correlation(1.0, c0, DEPTH, other, sb, activation)[1])
     for c_wrong in wrong:
         assert not np.all(np.abs(measured.c.mean(axis=0) - c_wrong) < width_tolerance(layers, c_wrong))
+    # The first layer sees the inputs themselves; a single random layer leaves little noise there.
+    assert np.all(np.abs(measured.c.mean(axis=0)[0] - c_pred[0]) < width_tolerance(np.array([1]), c_pred[:1])[0])
 
 
 def test_measurement_is_deterministic():
