@@ -160,6 +160,7 @@ def three_layer_agrees(app):
     assert net.sizes == ARCHITECTURES[app.architecture.value][0]
     assert net.K == (4 if app.mode.value == "compare" else 1)
     assert app.trainer.m == app.points.value and app.data.name == app.dataset.value
+    assert net.seeds == [app.seed.value] * net.K
     assert lr_of(app) == app.learning_rate.value
     cost = app.figure.data[app.index["cost"]]
     last = app.costs.y[-1, 0]
@@ -169,6 +170,7 @@ def three_layer_agrees(app):
 
 def nine_layer_agrees(app):
     assert app.trainer.net.hidden[0] == app.activation.value and lr_of(app) == app.learning_rate.value
+    assert app.trainer.net.seeds == [app.seed.value]
     assert app.figure.data[0].x[-1] == app.snapshot.step
 
 
