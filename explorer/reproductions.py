@@ -25,6 +25,19 @@ from explorer.initializers import Initializer
 from explorer.network import Network
 from explorer.training import Trainer
 
+
+def one_blas_thread(function):
+    """Run `function` with BLAS held to one thread: these products are small, and on a machine shared with
+    a browser a second BLAS thread spins against everything else (see Trainer.blas_limit)."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
 # ---------------------------------------------------------------------------------------------
 # The initializer zoo: one network, every start, trained side by side.
 
@@ -74,6 +87,7 @@ def zoo_initializer(key: str, activation: str) -> Initializer:
     return recipes[key]()
 
 
+@one_blas_thread
 def zoo_network(
     sizes: Sequence[int],
     hidden: str,
@@ -115,18 +129,6 @@ def digits_inputs(m: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     X = datasets.standardize(data.X)[0][order]
     y = data.y[order]
     return (X, y) if m is None else (X[:m], y[:m])
-
-
-def one_blas_thread(function):
-    """Run `function` with BLAS held to one thread: these products are small, and on a machine shared with
-    a browser a second BLAS thread spins against everything else (see Trainer.blas_limit)."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        with threadpool_limits(limits=1, user_api="blas"):
-            return function(*args, **kwargs)
-
-    return wrapper
 
 
 def _check_seeds(seeds: Sequence[int]) -> list[int]:

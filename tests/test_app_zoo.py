@@ -30,8 +30,12 @@ def test_seven_starts_at_step_zero(app):
     assert net.sizes == [64] + [32] * 20 + [10] and net.hidden == ["relu"] * 20
     for key in ZOO:
         assert len(ys(app, key, COST)) == 1
-        assert len(ys(app, key, ACT)) == 20 and len(ys(app, key, GRAD)) == 21
+        assert len(ys(app, key, ACT)) == 20 and len(ys(app, key, GRAD)) == 20
     assert "LSUV" in app.note.value and app.message.value == ""
+    snap = app.snapshot
+    for k, key in enumerate(ZOO):  # the per-layer panels show the engine's snapshot, hidden layers only
+        np.testing.assert_allclose(ys(app, key, ACT), snap.a_std[:-1, k], rtol=1e-6)
+        np.testing.assert_allclose(ys(app, key, GRAD), snap.grad_std[:-1, k], rtol=1e-6)
 
 
 def test_the_stack_holds_the_zoo_network_and_lsuv_has_unit_variance(app):

@@ -6,7 +6,7 @@ One figure, three panels:
 
     cost                      training cost on the current batch, log scale, against the step
     activation std            the spread of each hidden layer's output a^[l] now, log scale
-    gradient std              the spread of dCost/da^[l] per layer now, log scale
+    gradient std              the spread of dCost/da^[l] of each hidden layer now, log scale
 
     from explorer.apps.zoo import ZooApp
     ZooApp().widget
@@ -76,6 +76,10 @@ class ZooApp(LiveApp):
     def sizes(self) -> list[int]:
         return [self.X.shape[1], *[self.width.value] * self.depth.value, 10]
 
+    def shape(self) -> str:
+        """The network in short, e.g. 64-(20x32)-10."""
+        return f"{self.X.shape[1]}-({self.depth.value}×{self.width.value})-10"
+
     def make_trainer(self) -> Trainer:
         seed = self.seed.value
         if seed is None or seed < 0:
@@ -83,7 +87,7 @@ class ZooApp(LiveApp):
         net, self.lsuv_report = zoo_network(self.sizes(), self.activation.value, "softmax", self.X, seed=seed)
         rounds = max(int(r.rounds.max()) for r in self.lsuv_report)
         self.note.value = (f"<small>8x8 digits, {len(self.y):,} training images; network "
-                           f"{'-'.join(map(str, self.sizes()))} ({self.activation.value}, softmax output), "
+                           f"{self.shape()} ({self.activation.value}, softmax output), "
                            f"SGD on batches of {BATCH_SIZE}, the same batches for every start. "
                            f"LSUV needed at most {rounds} rescaling{'s' if rounds != 1 else ''} per layer.</small>")
         return Trainer(net, self.X, self.y, lr=self.learning_rate.value, batch_size=BATCH_SIZE, seed=seed)
@@ -108,7 +112,7 @@ class ZooApp(LiveApp):
     def build_figure(self) -> go.Figure:
         fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.08,
                             subplot_titles=["cost on the batch", "std of a^[l] per hidden layer",
-                                            "std of dCost/da^[l] per layer"])
+                                            "std of dCost/da^[l] per hidden layer"])
         for key in self.keys:
             start = ZOO[key]
             common = dict(mode="lines+markers", marker_size=4, legendgroup=key, name=start.label,
@@ -134,14 +138,12 @@ class ZooApp(LiveApp):
         fig, snap = self.figure, self.snapshot
         steps = self.costs.x
         costs = self.costs.y.astype(np.float32)
-        hidden = np.arange(1, snap.a_std.shape[0])  # the output layer's probabilities are left out
-        layers = np.arange(1, snap.grad_std.shape[0] + 1)
+        hidden = np.arange(1, snap.a_std.shape[0])  # the output layer (probabilities and their gradient) is left out
         with fig.batch_update():
             for k in range(len(self.keys)):
                 cost, act, grad = fig.data[k * PANELS : (k + 1) * PANELS]
                 cost.update(x=steps, y=costs[:, k])
                 act.update(x=hidden, y=np.maximum(snap.a_std[:-1, k], STD_FLOOR).astype(np.float32))
-                grad.update(x=layers, y=np.maximum(snap.grad_std[:, k], STD_FLOOR).astype(np.float32))
-            fig.layout.title.text = (f"{'-'.join(map(str, self.trainer.net.sizes))} {self.activation.value} "
-                                     f"network, seven starts · learning rate {self.learning_rate.value:g} · "
-                                     f"step {snap.step:,}")
+                grad.update(x=hidden, y=np.maximum(snap.grad_std[:-1, k], STD_FLOOR).astype(np.float32))
+            fig.layout.title.text = (f"{self.shape()} {self.activation.value} network, seven starts · "
+                                     f"learning rate {self.learning_rate.value:g} · step {snap.step:,}")
