@@ -301,15 +301,16 @@ def _indexed(config: TrainabilityConfig, i: int) -> tuple[int, dict[str, np.ndar
 def run_depths(config: TrainabilityConfig, n_jobs: int = 1, client=None):
     """Yield (row index, train_depth result) for every depth as it finishes, through joblib.
 
-    The deepest networks go first, so that the longest jobs do not start last."""
+    In one process the shallow networks go first, so progress shows early; with several workers the deepest go
+    first, so that the longest jobs do not start last while the other workers wait."""
     import joblib
 
-    order = sorted(range(len(config.depths)), key=lambda i: -config.depths[i])
     if client is not None:
         backend = joblib.parallel_config(backend="dask", client=client)
         n_jobs = -1
     else:
         backend = contextlib.nullcontext()
+    order = sorted(range(len(config.depths)), key=lambda i: config.depths[i], reverse=n_jobs != 1)
     with backend:
         parallel = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         yield from parallel(joblib.delayed(_indexed)(config, i) for i in order)

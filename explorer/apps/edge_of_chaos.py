@@ -39,12 +39,19 @@ COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
 
 
 class EdgeOfChaosApp:
-    """Phase diagram, correlation and length maps, and a trainability map computed on request."""
+    """Phase diagram, correlation and length maps, and a trainability map computed on request.
+
+    cache_dir: where trainability maps are stored (default: explorer.sweep.cache_directory()).
+    trainability: the map's configuration; activation and sigma_b^2 come from the controls.
+    n_jobs, client: how the map's depths are spread (joblib workers here, or a Dask client's workers).
+    depth: the starting value of the measurement's depth.
+    """
 
     def __init__(self, cache_dir: str | os.PathLike | None = None, trainability: sweep.TrainabilityConfig | None = None,
-                 n_jobs: int = 1, depth: int = 20) -> None:
+                 n_jobs: int = 1, client=None, depth: int = 20) -> None:
         self.cache_dir = cache_dir
         self.n_jobs = n_jobs
+        self.client = client  # a dask.distributed.Client: the map's depths then run on its workers
         self.base_config = trainability or sweep.TrainabilityConfig()
         self.diagrams: dict[str, theory.PhaseDiagram] = {}
         self.map: sweep.TrainabilityMap | None = None
@@ -264,7 +271,8 @@ class EdgeOfChaosApp:
             self.progress.description = f"{done}/{all_runs}"
 
         try:
-            result = sweep.trainability_map(config, progress=progress, n_jobs=self.n_jobs, directory=self.cache_dir)
+            result = sweep.trainability_map(config, progress=progress, n_jobs=self.n_jobs, client=self.client,
+                                            directory=self.cache_dir)
             with self.figure.batch_update():
                 self.draw_trainability(result)
             self.message.value = ""
