@@ -227,11 +227,11 @@ def train_depth(config: TrainabilityConfig, depth: int) -> dict[str, np.ndarray]
     trainer = Trainer(net, X, y, lr=config.lr, optimizer=config.optimizer, batch_size=config.batch_size,
                       seed=config.seed)
     Y = net.check_targets(y, len(y))
-    with np.errstate(all="ignore"):
-        initial = net.cost(X, Y)
+    with np.errstate(all="ignore"):  # copies: the engine may reuse its buffers on the next pass
+        initial = np.array(net.cost(X, Y))
         trainer.run(config.steps)
-        cost = net.cost(X, Y)
-        accuracy = net.accuracy(net.predict(X), Y)
+        cost = np.array(net.cost(X, Y))
+        accuracy = np.array(net.accuracy(net.predict(X), Y))
     diverged = (trainer.diverged_at >= 0) | ~np.isfinite(cost)
     return {"cost": np.where(diverged, np.nan, cost), "accuracy": np.where(diverged, np.nan, accuracy),
             "initial_cost": initial, "diverged": diverged}
