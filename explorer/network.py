@@ -45,6 +45,7 @@ OUTPUTS = {"sigmoid": "binary_cross_entropy", "softmax": "cross_entropy", "linea
 LAYOUTS = ("auto", "packed", "stacked")
 LEAKY_SLOPE = 0.01
 MAX_PARAMETERS = 50_000_000  # per stack: 400 MB in float64; refuse larger rather than swap
+MAX_LAYERS = 1_000
 PACK_WIDTH = 64  # "auto" packs K models when K times the widest layer is at most this
 
 
@@ -77,8 +78,8 @@ def activation_derivative(name: str, z: np.ndarray, a: np.ndarray, out: np.ndarr
         out = np.empty_like(z)
     if name == "linear":
         out.fill(1)
-    elif name == "relu":
-        np.greater(z, 0, out=out)
+    elif name == "relu":  # 1 where a = max(z, 0) > 0: sign(a), with no bool-to-float conversion
+        np.sign(a, out=out)
     elif name == "leaky_relu":
         np.greater(z, 0, out=out)
         np.multiply(out, 1 - LEAKY_SLOPE, out=out)
@@ -113,6 +114,8 @@ def output_activation(output: str, z: np.ndarray, out: np.ndarray | None = None)
         return sigmoid(z, out=out)
     if output == "softmax":
         return softmax(z, out=out)
+    if output != "linear":
+        raise ValueError(f"output={output!r} is unknown; valid: {', '.join(OUTPUTS)}")
     if out is None:
         return z
     np.copyto(out, z)
@@ -129,44 +132,57 @@ def loss_and_grad(output: str, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray
     y has the shape of one model's output, (m, n^[L]); for softmax it is one-hot.
     """
     out = output_activation(output, z, out=np.empty_like(z))
-    dz, scratch = np.empty_like(z), np.empty_like(z)
-    return loss_and_grad_into(output, z, out, y, dz, scratch), dz
+    return loss(output, z, y), logit_gradient(output, out, y)
 
 
-def loss_and_grad_into(
-    output: str, z: np.ndarray, out: np.ndarray, y: np.ndarray, dz: np.ndarray, scratch: np.ndarray
-) -> np.ndarray:
-    """Like `loss_and_grad`, writing dCost/dZ into `dz`; `out` holds the output activation of z and
-    `scratch` is a buffer of z's shape. Returns the cost of each model."""
+def loss(output: str, z: np.ndarray, y: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+    """Cost of each model from its logits z (K, m, n^[L]), averaged over the m examples.
+
+    sigmoid: -[y log s(z) + (1-y) log(1-s(z))] = log(1 + e^z) - y z, summed over outputs
+    softmax: -sum_j y_j log softmax(z)_j = sum_j y_j (logsumexp(z) - z_j)
+    linear:  mean of (z - y)^2 over the outputs
+    `scratch`, a buffer of z's shape, avoids allocating one.
+    """
+    scratch = np.empty_like(z) if scratch is None else scratch
     m, n_out = z.shape[-2], z.shape[-1]
     if output == "sigmoid":
-        # -[y log s(z) + (1-y) log(1-s(z))] = log(1 + e^z) - y z
         np.logaddexp(0, z, out=scratch)
-        np.multiply(z, y, out=dz)
-        np.subtract(scratch, dz, out=scratch)
-        cost = scratch.sum(axis=(-2, -1)) / m
-        np.subtract(out, y, out=dz)
-        np.multiply(dz, 1 / m, out=dz)
-        return cost
+        scratch -= z * y
+        return scratch.sum(axis=(-2, -1)) / m
     if output == "softmax":
-        # -sum y log softmax(z) = sum y (logsumexp(z) - z)
         shift = z.max(axis=-1, keepdims=True)
         np.subtract(z, shift, out=scratch)
         np.exp(scratch, out=scratch)
         log_sum_exp = np.log(scratch.sum(axis=-1, keepdims=True)) + shift
         np.subtract(log_sum_exp, z, out=scratch)
         np.multiply(scratch, y, out=scratch)
-        cost = scratch.sum(axis=(-2, -1)) / m
-        np.subtract(out, y, out=dz)
-        np.multiply(dz, 1 / m, out=dz)
-        return cost
+        return scratch.sum(axis=(-2, -1)) / m
     if output == "linear":
-        np.subtract(z, y, out=dz)
-        np.multiply(dz, dz, out=scratch)
-        cost = scratch.sum(axis=(-2, -1)) / (m * n_out)
-        np.multiply(dz, 2 / (m * n_out), out=dz)
-        return cost
+        np.subtract(z, y, out=scratch)
+        np.multiply(scratch, scratch, out=scratch)
+        return scratch.sum(axis=(-2, -1)) / (m * n_out)
     raise ValueError(f"output={output!r} is unknown; valid: {', '.join(OUTPUTS)}")
+
+
+def logit_gradient(output: str, out: np.ndarray, y: np.ndarray, dz: np.ndarray | None = None) -> np.ndarray:
+    """dCost/dZ^[L] from the output `out` = g(Z^[L]): (out - y) / m for sigmoid with cross-entropy and
+    softmax with cross-entropy, 2 (out - y) / (m n^[L]) for a linear output with squared error."""
+    m, n_out = out.shape[-2], out.shape[-1]
+    dz = np.subtract(out, y, out=dz)
+    np.multiply(dz, 2 / (m * n_out) if output == "linear" else 1 / m, out=dz)
+    return dz
+
+
+def cost_bound(output: str, z_abs_max: float, y_abs_max: float, n_out: int) -> float:
+    """An upper bound on every model's cost from the largest |logit|, so that most steps need no log or exp:
+    sigmoid: log(1 + e^z) - y z <= |z| + log 2 per output (y in [0, 1]);
+    softmax: logsumexp(z) - z_y <= max z - min z + log n <= 2 max|z| + log n;
+    linear:  (z - y)^2 <= (max|z| + max|y|)^2."""
+    if output == "sigmoid":
+        return n_out * (z_abs_max + math.log(2))
+    if output == "softmax":
+        return 2 * z_abs_max + math.log(n_out)
+    return (z_abs_max + y_abs_max) ** 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,7 +214,7 @@ class Backward:
     dZ[l-1]: gradient with respect to the pre-activation Z^[l].
     """
 
-    cost: np.ndarray  # (K,)
+    cost: np.ndarray | None  # (K,); None when the caller did not ask for it
     flat: np.ndarray
     dW: list[np.ndarray]
     db: list[np.ndarray]
@@ -237,6 +253,14 @@ class Workspace:
         self.grads = np.empty_like(net.params)
         self.grad_blocks = net.blocks(self.grads)
         self.nonfinite = np.zeros(K, dtype=bool)  # filled by a guarded pass
+        # Every view a pass needs, made once: making views costs numpy calls too.
+        self.A_raw = [e[..., :-1] for e in self.ext[1:]] + [self.output]  # A^[l] for l = 1..L, as stored
+        self.dZ_T = [d.swapaxes(-1, -2) for d in self.dZ]
+        view = net.per_model
+        self.fwd = Forward([view(z) for z in self.Z], [self.inputs[:, :-1]] + [view(a) for a in self.A_raw], self)
+        dW, db = net.views(self.grads)
+        self.bwd = Backward(np.zeros(K), self.grads, dW, db, [view(d) for d in self.dA], [view(d) for d in self.dZ])
+        self.loss_view = view(self.loss)
 
     def load(self, X: np.ndarray) -> None:
         """Copy a checked batch X (m, n^[0]) in front of the column of ones."""
@@ -308,11 +332,14 @@ class Network:
         size = sum(math.prod(shape) for shape in self.block_shapes)
         if size > MAX_PARAMETERS:
             raise ValueError(
-                f"sizes={list(self.sizes)} with {self.K} models needs {size:,} parameters "
-                f"({size * self.dtype.itemsize / 1e6:,.0f} MB); at most {MAX_PARAMETERS:,} allowed"
+                f"sizes={_short(self.sizes)} with {self.K} model{'s' if self.K > 1 else ''} needs {size:,} "
+                f"parameters ({size * self.dtype.itemsize / 1e6:,.0f} MB); at most {MAX_PARAMETERS:,} allowed: "
+                "use narrower or fewer layers"
             )
         self.params = np.zeros(size, dtype=self.dtype)
-        self.weights = self.blocks(self.params)
+        self.weights = self.blocks(self.params)  # per layer [W, b]
+        self.weights_T = [w.swapaxes(-1, -2) for w in self.weights]
+        self.weights_W = [w[..., :-1] for w in self.weights]
         self.W, self.b = self.views(self.params)
         # Which model each entry of `params` belongs to (-1: a zero between the blocks of a packed layer).
         self.owner = np.full(size, -1)
@@ -408,48 +435,45 @@ class Network:
         if guard:
             ws.nonfinite[:] = False
         for l in range(1, self.L + 1):
-            z = ws.Z[l - 1]
-            np.matmul(ws.ext[l - 1], self.weights[l - 1].swapaxes(-1, -2), out=z)
-            a = ws.ext[l][..., :-1] if l < self.L else ws.output
-            if l < self.L:
-                if a is not z:  # a linear layer computed Z in place of A
-                    activate(self.hidden[l - 1], z, out=a)
-            else:
-                output_activation(self.output, self.per_model(z), out=self.per_model(a))
+            z, a = ws.Z[l - 1], ws.A_raw[l - 1]
+            np.matmul(ws.ext[l - 1], self.weights_T[l - 1], out=z)
+            if l == self.L:
+                output_activation(self.output, ws.fwd.Z[-1], out=ws.fwd.A[-1])
+            elif a is not z:  # (a linear layer computed Z in place of A)
+                activate(self.hidden[l - 1], z, out=a)
             if guard:
                 self._guard(ws, a)
-        Z = [self.per_model(z) for z in ws.Z]
-        A = [ws.inputs[:, :-1]] + [self.per_model(e[..., :-1]) for e in ws.ext[1:]] + [self.per_model(ws.output)]
-        return Forward(Z, A, ws)
+        return ws.fwd
 
     def backward(self, fwd: Forward, Y: np.ndarray, output_grad: bool = True) -> Backward:
         """Gradients of each model's cost by back-propagation through the kept forward pass."""
         Y = self.check_targets(Y, fwd.workspace.m)
         return self.backward_pass(fwd.workspace, Y, output_grad=output_grad)
 
-    def backward_pass(self, ws: Workspace, Y: np.ndarray, output_grad: bool = False, guard: bool = False) -> Backward:
-        """Back-propagation over the workspace's last forward pass, with checked targets Y (m, n^[L])."""
-        out, dz = self.per_model(ws.output), self.per_model(ws.dZ[-1])
-        cost = loss_and_grad_into(self.output, self.per_model(ws.Z[-1]), out, Y, dz, self.per_model(ws.loss))
+    def backward_pass(
+        self, ws: Workspace, Y: np.ndarray, cost: bool = True, output_grad: bool = False, guard: bool = False
+    ) -> Backward:
+        """Back-propagation over the workspace's last forward pass, with checked targets Y (m, n^[L]).
+        cost=False leaves `cost` None (a trainer bounds it instead, see `cost_bound`)."""
+        bwd, out, dz = ws.bwd, ws.fwd.A[-1], ws.bwd.dZ[-1]
+        bwd.cost = loss(self.output, ws.fwd.Z[-1], Y, ws.loss_view) if cost else None
+        logit_gradient(self.output, out, Y, dz)
         for l in range(self.L, 0, -1):
             if l < self.L and ws.dZ[l - 1] is not ws.dA[l - 1]:
                 # dZ^[l] = dA^[l] * g'(Z^[l])
-                g_prime = activation_derivative(self.hidden[l - 1], ws.Z[l - 1], ws.ext[l][..., :-1], ws.mask[l - 1])
+                g_prime = activation_derivative(self.hidden[l - 1], ws.Z[l - 1], ws.A_raw[l - 1], ws.mask[l - 1])
                 np.multiply(ws.dA[l - 1], g_prime, out=ws.dZ[l - 1])
             if guard and l < self.L:
                 self._guard(ws, ws.dZ[l - 1])
             # [dW, db] = dZ^T [A^[l-1], 1], summed over the batch (the 1/m is already in dZ).
             grad = ws.grad_blocks[l - 1]
-            np.matmul(ws.dZ[l - 1].swapaxes(-1, -2), ws.ext[l - 1], out=grad)
+            np.matmul(ws.dZ_T[l - 1], ws.ext[l - 1], out=grad)
             if self.packed and self.K > 1 and l > 1:
                 np.copyto(grad, 0, where=self.between[l - 1])
             if l > 1:  # dA^[l-1] = dZ^[l] W^[l]
-                np.matmul(ws.dZ[l - 1], self.weights[l - 1][..., :-1], out=ws.dA[l - 2])
-        dW, db = self.views(ws.grads)
-        dA = [self.per_model(d) for d in ws.dA]
-        dA[-1] = output_gradient(self.output, out, dz, Y) if output_grad else None
-        dZ = [self.per_model(d) for d in ws.dZ]
-        return Backward(cost, ws.grads, dW, db, dA, dZ)
+                np.matmul(ws.dZ[l - 1], self.weights_W[l - 1], out=ws.dA[l - 2])
+        bwd.dA[-1] = output_gradient(self.output, out, dz, Y) if output_grad else None
+        return bwd
 
     def _guard(self, ws: Workspace, x: np.ndarray) -> None:
         view = self.per_model(x)
@@ -462,7 +486,7 @@ class Network:
         """Cost of each model on (X, Y), shape (K,)."""
         fwd = self.forward(X)
         Y = self.check_targets(Y, fwd.workspace.m)
-        return loss_and_grad(self.output, fwd.Z[-1], Y)[0]
+        return loss(self.output, fwd.Z[-1], Y)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Each model's output for X: probabilities (sigmoid, softmax) or values (linear)."""
@@ -472,6 +496,7 @@ class Network:
         """Fraction classified right per model; NaN for a regression (linear) output."""
         if self.output == "linear":
             return np.full(output.shape[0], np.nan)
+        Y = self.check_targets(Y, output.shape[-2])
         if self.output == "sigmoid":
             right = (output > 0.5) == (Y > 0.5)
             return right.mean(axis=(-2, -1))
@@ -487,7 +512,10 @@ class Network:
             raise ValueError("X has no rows; expected at least one example")
         if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
             raise TypeError(f"X has dtype {X.dtype}; expected real numbers")
-        return X.astype(self.dtype, copy=False)
+        X = X.astype(self.dtype, copy=False)
+        if not np.isfinite(X).all():
+            raise ValueError("X holds NaN or infinite values; clean the data first")
+        return X
 
     def check_targets(self, Y: np.ndarray, m: int) -> np.ndarray:
         """Targets as (m, n^[L]): binary labels become a column, class labels one-hot."""
@@ -503,7 +531,10 @@ class Network:
             raise ValueError(f"Y has shape {Y.shape}; expected ({m}, {n_out}) to match X and the output layer")
         if not np.issubdtype(Y.dtype, np.number) or np.issubdtype(Y.dtype, np.complexfloating):
             raise TypeError(f"Y has dtype {Y.dtype}; expected real numbers")
-        return Y.astype(self.dtype, copy=False)
+        Y = Y.astype(self.dtype, copy=False)
+        if not np.isfinite(Y).all():
+            raise ValueError("Y holds NaN or infinite values; clean the data first")
+        return Y
 
     def __repr__(self) -> str:
         return (
@@ -538,10 +569,21 @@ def _check_sizes(sizes: Sequence[int]) -> list[int]:
         raise TypeError(f"sizes={sizes!r} must be a list of layer widths, e.g. [2, 6, 3, 1]") from None
     if len(sizes) < 2:
         raise ValueError(f"sizes={sizes!r} needs at least an input and an output width")
+    if len(sizes) - 1 > MAX_LAYERS:
+        raise ValueError(
+            f"sizes has {len(sizes):,} widths ({len(sizes) - 1:,} layers); at most {MAX_LAYERS:,} layers allowed"
+        )
     for n in sizes:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"sizes={sizes!r}: every width must be a positive integer, not {n!r}")
     return [int(n) for n in sizes]
+
+
+def _short(sizes: list[int]) -> str:
+    """A list of widths for a message: whole when short, else its ends."""
+    if len(sizes) <= 8:
+        return str(list(sizes))
+    return f"[{', '.join(map(str, sizes[:3]))}, ... {len(sizes) - 6} more ..., {', '.join(map(str, sizes[-3:]))}]"
 
 
 def _check_hidden(hidden: str | Sequence[str], L: int) -> list[str]:
@@ -574,6 +616,9 @@ def _check_seed(seed) -> int:
 
 def _resolve_init(init, name: str) -> Initializer:
     if isinstance(init, str):
+        if init not in initializers.NAMES and init not in initializers.ALIASES:
+            names = ", ".join(list(initializers.NAMES) + list(initializers.ALIASES))
+            raise ValueError(f"{name}={init!r} is unknown; valid: {names}")
         return initializers.get(init)
     if not callable(init):
         raise TypeError(f"{name}={init!r} must be an initializer (callable) or its name")

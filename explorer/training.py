@@ -23,7 +23,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from explorer import __version__
-from explorer.network import Backward, Forward, Network, Workspace, loss_and_grad, output_gradient
+from explorer.network import Backward, Forward, Network, Workspace, cost_bound, loss, output_gradient
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 TRAINING, DIVERGED = "training", "diverged"
@@ -192,16 +192,18 @@ class Trainer:
         if batch_size is not None and not _is_count(batch_size, minimum=1):
             raise ValueError(f"batch_size={batch_size!r} must be None (full batch) or a positive integer")
         self.batch_size = None if batch_size is None or batch_size >= self.m else int(batch_size)
-        self.seed = seed
-        self.rng = np.random.default_rng(seed)
+        if not _is_count(seed, minimum=0):
+            raise ValueError(f"seed={seed!r} must be a non-negative integer")
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
         if not (diverge_above > 0):
             raise ValueError(f"diverge_above={diverge_above!r} must be a positive number")
         self.diverge_above = diverge_above
         self.act_bins = None if act_bins is None else _check_bins(act_bins, "act_bins")
         self.grad_bins = None if grad_bins is None else _check_bins(grad_bins, "grad_bins")
-        self.probe = None if probe is None else _check_finite(net.check_inputs(probe), "probe")
+        self.probe = None if probe is None else _named(lambda: net.check_inputs(probe), "probe")
         self.evaluate = {
-            name: (_check_finite(net.check_inputs(x), f"evaluate[{name!r}] X"), net.check_targets(y, len(x)))
+            name: _named(lambda x=x, y=y: (net.check_inputs(x), net.check_targets(y, len(x))), f"evaluate[{name!r}]")
             for name, (x, y) in (evaluate or {}).items()
         }
 
@@ -215,6 +217,7 @@ class Trainer:
         self.any_active = True
         self.frozen_entries: np.ndarray | None = None  # parameters of diverged models: never updated
         # [X, 1] once, so a full batch needs no copy and a minibatch is one gather.
+        self.y_abs_max = float(np.abs(self.Y).max())
         self.X_ext = np.ones((self.m, net.sizes[0] + 1), dtype=net.dtype)
         self.X_ext[:, :-1] = self.X
         self.workspaces: dict[int, Workspace] = {}
@@ -239,7 +242,9 @@ class Trainer:
             raise ValueError(f"every={every!r} must be a positive integer")
         if steps is not None and not _is_count(steps, minimum=0):
             raise ValueError(f"steps={steps!r} must be None or a non-negative integer")
-        end = None if steps is None else self.step + steps
+        return self._snapshots(every, None if steps is None else self.step + steps)
+
+    def _snapshots(self, every: int, end: int | None) -> Iterator[Snapshot]:
         pending = None  # the update of the step last shown, applied when the next snapshot is pulled
         first = True
         while True:
@@ -273,6 +278,8 @@ class Trainer:
 
     def run(self, steps: int) -> np.ndarray:
         """Train `steps` updates with no snapshots; return the cost of each model at the last step."""
+        if not _is_count(steps, minimum=0):
+            raise ValueError(f"steps={steps!r} must be a non-negative integer")
         cost = None
         for snap in self.snapshots(every=max(steps, 1), steps=steps):
             cost = snap.cost
@@ -303,15 +310,20 @@ class Trainer:
         """One step's forward and backward pass; marks models that diverge. Returns (fwd, bwd, any newly)."""
         net, ws = self.net, self.workspace(batch)
         fwd = net.forward_pass(ws)
-        bwd = net.backward_pass(ws, ws.targets)
-        # Fast check: every cost at most `diverge_above` (false for NaN) and a finite sum of all gradients.
-        if bwd.cost.max() <= self.diverge_above and math.isfinite(bwd.flat.sum()):
+        bwd = net.backward_pass(ws, ws.targets, cost=False)
+        # Fast check, no log or exp: a bound on every cost at most `diverge_above` (false for NaN) and a
+        # finite sum of all gradients. Only when it fails are the costs computed and checked model by model.
+        z = ws.Z[-1]
+        high, low = z.max(), z.min()
+        bound = cost_bound(net.output, high if high >= -low else -low, self.y_abs_max, net.sizes[-1])
+        if bound <= self.diverge_above and math.isfinite(bwd.flat.sum()):
             return fwd, bwd, False
         if net.packed and net.K > 1:  # one model's overflow may have leaked into its neighbours: redo, guarded
             fwd = net.forward_pass(ws, guard=True)
             bwd = net.backward_pass(ws, ws.targets, guard=True)
             bad = ws.nonfinite.copy()
         else:
+            bwd.cost = loss(net.output, fwd.Z[-1], ws.targets, ws.loss_view)
             bad = np.zeros(net.K, dtype=bool)
         bad |= ~np.isfinite(bwd.cost) | (bwd.cost > self.diverge_above)
         for grad in bwd.dW + bwd.db:
@@ -343,6 +355,8 @@ class Trainer:
         frozen = (self.diverged_at >= 0) & (self.diverged_at < self.step)
         with np.errstate(all="ignore"):
             Y = fwd.workspace.targets
+            if bwd.cost is None:
+                bwd.cost = loss(net.output, fwd.Z[-1], Y, fwd.workspace.loss_view)
             cost = bwd.cost.astype(np.float64)
             accuracy = net.accuracy(fwd.output, Y).astype(np.float64)
             cost[frozen] = np.nan
@@ -386,7 +400,7 @@ class Trainer:
                 snap.probe = net.forward(self.probe, self.probe_workspace).output.copy()
             for name, (x, y) in self.evaluate.items():
                 out = net.forward(x)
-                ev_cost = loss_and_grad(net.output, out.Z[-1], y)[0].astype(np.float64)
+                ev_cost = loss(net.output, out.Z[-1], y).astype(np.float64)
                 ev_acc = net.accuracy(out.output, y).astype(np.float64)
                 ev_cost[frozen], ev_acc[frozen] = np.nan, np.nan
                 snap.evaluation[name] = (ev_cost, ev_acc)
@@ -426,6 +440,9 @@ class History:
     """
 
     def __init__(self, models: int, max_points: int = 1000) -> None:
+        if not _is_count(models, minimum=1):
+            raise ValueError(f"models={models!r} must be a positive integer")
+        self.models = int(models)
         if not _is_count(max_points, minimum=4):
             raise ValueError(f"max_points={max_points!r} must be an integer >= 4")
         self.max_points = max_points
@@ -438,6 +455,8 @@ class History:
 
     def append(self, step: int, values: np.ndarray) -> None:
         """Offer one row; it is kept if it falls on the current stride."""
+        if np.shape(values) != (self.models,):
+            raise ValueError(f"values has shape {np.shape(values)}; this history holds {self.models} model(s)")
         keep = self.offered % self.stride == 0
         self.offered += 1
         self.last = (step, np.array(values, dtype=np.float64))
@@ -480,6 +499,7 @@ def histogram_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     One pass for all models: find each value's bin, offset it by model, count with bincount.
     Values outside [edges[0], edges[-1]] and NaN are not counted; the last bin includes its right edge.
     """
+    edges = _check_bins(edges, "edges")
     K = values.shape[0]
     flat = values.reshape(K, -1)
     bins = len(edges) - 1
@@ -499,8 +519,20 @@ def _norm(x: np.ndarray, axis: int) -> np.ndarray:
     return np.sqrt((x * x).sum(axis=axis))
 
 
+def _named(check, name: str):
+    """Run a check of the network's, naming the argument it was given as (probe, evaluate['test'])."""
+    try:
+        result = check()
+    except (ValueError, TypeError) as error:
+        raise type(error)(f"{name}: {error}") from None
+    return result
+
+
 def _check_lr(lr, K: int) -> np.ndarray:
-    values = np.atleast_1d(np.asarray(lr, dtype=np.float64))
+    try:
+        values = np.atleast_1d(np.asarray(lr, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise TypeError(f"lr={lr!r} must be a number or one number per model") from None
     if values.ndim != 1 or len(values) not in (1, K):
         raise ValueError(f"lr={lr!r} must be one number or one per model ({K})")
     for v in values:

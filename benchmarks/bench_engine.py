@@ -1,0 +1,346 @@
+"""The explorer engine against PyTorch eager on the CPU, on the demos' own networks.
+
+    .venv/bin/pip install torch==2.13.0        # benchmark only; the package never needs torch
+    .venv/bin/python benchmarks/bench_engine.py [--repeats 5] [--quick]
+
+Same networks, same data, same initial weights (copied from the explorer network into torch), same
+batches in the same order, same number of steps. Both run on one thread (explorer holds BLAS to one
+thread while training; torch.set_num_threads(1)), interleaved in one process: every repeat runs each
+workload once with each engine, alternating which goes first. Reports the median and min-max after a
+warm-up, then, as the last line, one JSON object with speedup = torch time / explorer time.
+
+W1 three-layer  [2, 10, 5, 1] ReLU-ReLU-sigmoid, 300 points, full batch, 15,000 iterations
+W2 nine-layer   [2, 2 x 9, 1] linear, sigmoid output, 300 points, full batch, 5,000 iterations
+W3 digits MLP   64-100-100-10 ReLU softmax, minibatch 128, 20 epochs of the 1,797 digits
+W4 MNIST-size   784-100-100-10 ReLU softmax, 60,000 x 784 float32 (random data), one epoch, batch 128
+W5 four initializations of W1 stacked (K = 4) against one model alone and four separate runs
+Also printed: numpy calls per W1 step (counted), snapshot overhead (every 100 steps), float32 against
+float64, and W4's GFLOP/s as a fraction of this machine's float32 GEMM rate measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from explorer import datasets  # noqa: E402
+from explorer import network as network_module  # noqa: E402
+from explorer import training as training_module  # noqa: E402
+from explorer.network import Network  # noqa: E402
+from explorer.training import Trainer  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - the message is the point
+    sys.exit("bench_engine needs torch: .venv/bin/pip install torch==2.13.0 (a benchmark-only dependency)")
+
+torch.set_num_threads(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The workloads: a network, its data and how it trains.
+
+
+class Workload:
+    def __init__(self, name, sizes, hidden, output, X, Y, lr, steps, batch_size=None, dtype="float64",
+                 init="he_normal", seed=0):
+        self.name, self.sizes, self.hidden, self.output = name, sizes, hidden, output
+        self.X, self.Y, self.lr, self.steps, self.batch_size = X, Y, lr, steps, batch_size
+        self.dtype, self.init, self.seed = dtype, init, seed
+
+    def network(self, **kw) -> Network:
+        args = dict(hidden=self.hidden, output=self.output, init=self.init, seed=self.seed, dtype=self.dtype)
+        args.update(kw)
+        return Network(self.sizes, **args)
+
+    def trainer(self, net: Network) -> Trainer:
+        return Trainer(net, self.X, self.Y, lr=self.lr, batch_size=self.batch_size, seed=0)
+
+
+def toy(n=300):
+    data = datasets.toy("circles", n=n, noise=0.1, seed=0)
+    return data.X, data.y
+
+
+def workloads(quick: bool) -> dict[str, Workload]:
+    X, y = toy()
+    digits = datasets.digits()
+    rng = np.random.default_rng(0)
+    m4 = 6_000 if quick else 60_000
+    X4 = rng.standard_normal((m4, 784)).astype(np.float32)
+    y4 = rng.integers(0, 10, m4)
+    scale = 10 if quick else 1
+    return {
+        "W1": Workload("W1", [2, 10, 5, 1], "relu", "sigmoid", X, y, 0.1, 15_000 // scale),
+        "W2": Workload("W2", [2] + [2] * 9 + [1], "linear", "sigmoid", X, y, 0.02, 5_000 // scale,
+                       init="xavier_normal"),
+        "W3": Workload("W3", [64, 100, 100, 10], "relu", "softmax", digits.X / 16, digits.y, 0.1,
+                       20 * -(-len(digits.y) // 128) // scale, batch_size=128),
+        "W4": Workload("W4", [784, 100, 100, 10], "relu", "softmax", X4, y4, 0.1, -(-m4 // 128), batch_size=128,
+                       dtype="float32"),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The two engines, one run each.
+
+
+def run_explorer(work: Workload, net: Network | None = None) -> tuple[float, float]:
+    """Seconds for `steps` updates (construction excluded) and the last cost."""
+    net = net or work.network()
+    trainer = work.trainer(net)
+    start = time.perf_counter()
+    cost = trainer.run(work.steps)
+    return time.perf_counter() - start, float(cost[0])
+
+
+def batch_order(work: Workload):
+    """The explorer trainer's batches: a permutation per epoch from default_rng(seed), cut in order."""
+    m = len(work.X)
+    if work.batch_size is None:
+        while True:
+            yield None
+    rng = np.random.default_rng(0)
+    while True:
+        order = rng.permutation(m)
+        for start in range(0, m, work.batch_size):
+            yield order[start : start + work.batch_size]
+
+
+def run_torch(work: Workload, net: Network) -> tuple[float, float]:
+    """The same network in PyTorch eager: weights copied from `net` (model 0), plain SGD."""
+    dtype = torch.float32 if work.dtype == "float32" else torch.float64
+    Ws = [torch.tensor(np.array(w[0]), dtype=dtype, requires_grad=True) for w in net.W]
+    bs = [torch.tensor(np.array(b[0]), dtype=dtype, requires_grad=True) for b in net.b]
+    X = torch.tensor(np.asarray(work.X), dtype=dtype)
+    if work.output == "softmax":
+        Y = torch.tensor(np.asarray(work.Y), dtype=torch.long)
+        loss_fn = torch.nn.CrossEntropyLoss()
+    else:
+        Y = torch.tensor(np.asarray(work.Y, dtype=float).reshape(-1, 1), dtype=dtype)
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+    act = torch.relu if work.hidden == "relu" else (lambda z: z)
+    optimizer = torch.optim.SGD(Ws + bs, lr=work.lr)
+    batches = batch_order(work)
+    L = len(Ws)
+
+    def step(xb, yb):
+        optimizer.zero_grad(set_to_none=True)
+        a = xb
+        for l in range(L):
+            z = torch.nn.functional.linear(a, Ws[l], bs[l])
+            a = act(z) if l < L - 1 else z
+        loss = loss_fn(a, yb)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    start = time.perf_counter()
+    for _ in range(work.steps):
+        batch = next(batches)
+        if batch is None:
+            loss = step(X, Y)
+        else:
+            index = torch.from_numpy(batch)
+            loss = step(X[index], Y[index])
+    elapsed = time.perf_counter() - start
+    return elapsed, float(loss)
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting numpy calls in the engine's code.
+
+
+class CountingModule:
+    """Stands in for `np` inside the engine's modules: counts every call made through it."""
+
+    def __init__(self, module, counts: Counter) -> None:
+        self._module, self._counts = module, counts
+
+    def __getattr__(self, name):
+        value = getattr(self._module, name)
+        if not callable(value) or isinstance(value, type):
+            return value
+        counts = self._counts
+
+        def counted(*args, **kwargs):
+            counts[f"np.{name}"] += 1
+            return value(*args, **kwargs)
+
+        return counted
+
+
+def count_numpy_calls(work: Workload, steps: int = 200) -> tuple[float, Counter]:
+    """numpy calls per training step in explorer's code: functions and ufuncs called through `np` (and
+    scipy's expit), plus ndarray methods (seen by sys.setprofile as C calls from the engine's frames)."""
+    net = work.network()
+    trainer = work.trainer(net)
+    engine_files = {network_module.__file__, training_module.__file__}
+    counts: Counter = Counter()
+
+    def profile(frame, event, arg):
+        if event == "c_call" and frame.f_code.co_filename in engine_files:
+            owner = getattr(arg, "__self__", None)
+            if isinstance(owner, (np.ndarray, np.generic)):
+                counts[f"ndarray.{arg.__name__}"] += 1
+
+    saved = network_module.np, training_module.np, network_module.expit
+    network_module.np = CountingModule(np, counts)
+    training_module.np = CountingModule(np, counts)
+    real_expit = network_module.expit
+
+    def expit(*args, **kwargs):
+        counts["scipy.special.expit"] += 1
+        return real_expit(*args, **kwargs)
+
+    network_module.expit = expit
+    try:
+        snaps = trainer.snapshots(every=steps + 10, steps=steps + 5)
+        next(snaps)  # the snapshot at step 0 is not part of the count
+        counts.clear()
+        sys.setprofile(profile)
+        steps_before = trainer.step
+        # pull until `steps` more updates were made: the next snapshot is due only at the end
+        for _ in range(steps):
+            batch = trainer.next_batch()
+            with np.errstate(all="ignore"):
+                _, bwd, _ = trainer.forward_backward(batch)
+                trainer.update(bwd)
+        sys.setprofile(None)
+        done = trainer.step - steps_before
+    finally:
+        sys.setprofile(None)
+        network_module.np, training_module.np, network_module.expit = saved
+    return sum(counts.values()) / done, Counter({k: v / done for k, v in counts.items()})
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def gemm_rate(dtype=np.float32, n: int = 1024, repeats: int = 5) -> float:
+    """This machine's GEMM rate in GFLOP/s on one BLAS thread (best of `repeats`)."""
+    from threadpoolctl import threadpool_limits
+
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
+    b = np.random.default_rng(1).standard_normal((n, n)).astype(dtype)
+    c = np.empty((n, n), dtype)
+    best = float("inf")
+    with threadpool_limits(1, "blas"):
+        np.matmul(a, b, out=c)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            np.matmul(a, b, out=c)
+            best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def gemm_flops_per_epoch(work: Workload) -> float:
+    """Floating-point operations of the matrix products one epoch of `work` computes (bias columns included):
+    forward Z = [A, 1] [W, b]^T, backward dW = dZ^T [A, 1] and dA = dZ W for every layer but the first."""
+    m = len(work.X)
+    flops = 0
+    for l in range(1, len(work.sizes)):
+        n_in, n_out = work.sizes[l - 1], work.sizes[l]
+        flops += 2 * 2 * m * (n_in + 1) * n_out  # forward and dW
+        if l > 1:
+            flops += 2 * m * n_out * n_in
+    return flops
+
+
+def summary(times: list[float]) -> str:
+    return f"median {statistics.median(times):8.3f} s  (min {min(times):.3f}, max {max(times):.3f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats after one warm-up (default 5)")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the steps and data, for a smoke run")
+    args = parser.parse_args()
+
+    works = workloads(args.quick)
+    load = os.getloadavg()
+    print(f"numpy {np.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs, "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    times: dict[str, dict[str, list[float]]] = {}
+    costs: dict[str, tuple[float, float]] = {}
+    w1 = works["W1"]
+    stack_inits = ["he_normal", "xavier_normal", "lecun_normal", "he_uniform"]
+    for repeat in range(args.repeats + 1):  # repeat 0 is the warm-up
+        for name, work in works.items():
+            net = work.network()
+            runs = [("explorer", lambda: run_explorer(work, net)), ("torch", lambda: run_torch(work, work.network()))]
+            if repeat % 2:
+                runs.reverse()
+            for engine, run in runs:
+                elapsed, cost = run()
+                if repeat:
+                    times.setdefault(name, {}).setdefault(engine, []).append(elapsed)
+                costs.setdefault(name, {})[engine] = cost
+        # W5: four initializations of W1 stacked, one alone, four separate runs
+        stacked = w1.network(init=stack_inits, seed=[0, 1, 2, 3])
+        elapsed_stacked, _ = run_explorer(w1, stacked)
+        elapsed_one, _ = run_explorer(w1, w1.network(init=stack_inits[0]))
+        elapsed_four = sum(run_explorer(w1, w1.network(init=i, seed=k))[0] for k, i in enumerate(stack_inits))
+        # snapshots every 100 steps against none; float32 against float64
+        trainer = w1.trainer(w1.network())
+        start = time.perf_counter()
+        for _ in trainer.snapshots(every=100, steps=w1.steps):
+            pass
+        elapsed_snapshots = time.perf_counter() - start
+        elapsed_plain, _ = run_explorer(w1, w1.network())
+        elapsed_f32, _ = run_explorer(w1, w1.network(dtype="float32"))
+        if repeat:
+            for key, value in [("stacked", elapsed_stacked), ("one", elapsed_one), ("four", elapsed_four),
+                               ("snapshots", elapsed_snapshots), ("plain", elapsed_plain), ("float32", elapsed_f32)]:
+                times.setdefault("W5", {}).setdefault(key, []).append(value)
+        print(f"repeat {repeat}{' (warm-up)' if not repeat else ''} done, load {os.getloadavg()[0]:.2f}", flush=True)
+
+    med = {name: {key: statistics.median(values) for key, values in entry.items()} for name, entry in times.items()}
+    result = {}
+    print()
+    for name in works:
+        e, t = med[name]["explorer"], med[name]["torch"]
+        result[name] = {"explorer_s": round(e, 4), "torch_s": round(t, 4), "speedup": round(t / e, 2)}
+        print(f"{name}: explorer {summary(times[name]['explorer'])}")
+        print(f"    torch    {summary(times[name]['torch'])}   speedup {t / e:.2f}x   "
+              f"final cost explorer {costs[name]['explorer']:.6f} torch {costs[name]['torch']:.6f}")
+    w5 = med["W5"]
+    result["W5"] = {"stacked_s": round(w5["stacked"], 4), "one_s": round(w5["one"], 4),
+                    "four_separate_s": round(w5["four"], 4), "stacked_over_one": round(w5["stacked"] / w5["one"], 2)}
+    print(f"W5: K=4 stacked {summary(times['W5']['stacked'])}; one model {summary(times['W5']['one'])}; "
+          f"four separate runs {summary(times['W5']['four'])}; stacked/one {w5['stacked'] / w5['one']:.2f}")
+
+    overhead = w5["snapshots"] / w5["plain"] - 1
+    print(f"W1 with snapshots every 100 steps: {summary(times['W5']['snapshots'])}; without: "
+          f"{summary(times['W5']['plain'])}; overhead {100 * overhead:.1f}%")
+    print(f"W1 float32: {summary(times['W5']['float32'])}; float64/float32 {w5['plain'] / w5['float32']:.2f}x")
+
+    per_step, counts = count_numpy_calls(w1)
+    print(f"W1 numpy calls per step: {per_step:.1f}: " + ", ".join(f"{k} {v:g}" for k, v in counts.most_common()))
+
+    peak = gemm_rate()
+    w4 = works["W4"]
+    achieved = gemm_flops_per_epoch(w4) / med["W4"]["explorer"] / 1e9
+    print(f"W4: {achieved:.1f} GFLOP/s in the matrix products against a float32 GEMM rate of {peak:.1f} GFLOP/s "
+          f"(1024^3, one thread): {100 * achieved / peak:.0f}%")
+    result["W1"]["numpy_calls_per_step"] = round(per_step, 1)
+    result["W1"]["snapshot_overhead"] = round(overhead, 3)
+    result["W1"]["float32_s"] = round(w5["float32"], 4)
+    result["W4"]["gflops"] = round(achieved, 2)
+    result["W4"]["gemm_peak_gflops"] = round(peak, 2)
+    result["W4"]["fraction_of_gemm_peak"] = round(achieved / peak, 3)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
