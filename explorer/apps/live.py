@@ -177,9 +177,10 @@ class LiveApp:
             self.start_run()
             self.stop_at = self.run_steps
             self.take(next(self.snapshots))
-        except (ValueError, TypeError, MemoryError) as error:  # bad input (or too large): say so next to the controls
+        except Exception as error:  # noqa: BLE001 - a dashboard shows a message, never a traceback
             self.trainer = self.snapshots = None
-            self.show_message(str(error))
+            expected = isinstance(error, (ValueError, TypeError, MemoryError))  # bad input, or too large
+            self.show_message(str(error) if expected else f"{type(error).__name__}: {error}")
         self.refresh_buttons()
         self.draw()
 
