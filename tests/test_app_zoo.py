@@ -69,7 +69,7 @@ def test_the_cost_curves_follow_an_independent_run(app):
     X, y = load_digits()
     net, _ = zoo_network(app.sizes(), "relu", "softmax", X, seed=0)
     trainer = Trainer(net, X, y, lr=0.01, batch_size=64, seed=0)
-    costs = np.array([s.cost for s in trainer.snapshots(every=10, steps=50)])
+    costs = np.array([s.cost for s in trainer.snapshots(every=app.every, steps=5 * app.every)])
     for k, key in enumerate(ZOO):
         np.testing.assert_allclose(ys(app, key, COST), costs[:, k].astype(np.float32), rtol=1e-6)
 
