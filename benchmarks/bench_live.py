@@ -1,6 +1,7 @@
 """Live redraw in a real browser: the dashboard in Voila, driven by headless Chromium (issue 5).
 
     .venv/bin/python benchmarks/bench_live.py [--window 4] [--changes 12] [--pauses 6] [--demos three_layer,...]
+    .venv/bin/python benchmarks/bench_live.py --kernel     # the kernel's share alone, no browser
 
 Prints, with the load average next to each figure:
 - control -> redraw at rest (three-layer demo): from the change of the Initialization dropdown to the last
@@ -10,7 +11,8 @@ Prints, with the load average next to each figure:
 - for each demo tab: redraws per second while training, training steps per second, bytes received by the
   page per redraw (every websocket frame from the kernel: figure, progress bar and status line) and bytes
   sent back per redraw (plotly.js reports each redraw to the kernel), the largest frame, and how many
-  redraws still came after Pause (a backlog would show here);
+  redraws still came after Pause (a backlog would show here), and the median time plotly.js took to draw
+  the figure (plotly_beforeplot to plotly_afterplot: the browser's share of a redraw);
 and, last, one JSON object with every figure.
 
 Times are taken in the page (performance.now()): the click or the change is made by page script, and every
@@ -46,11 +48,15 @@ INITS = ["He N(0, 2/n_in)", "Xavier N(0, 2/(n_in+n_out))", "appropriate (v = 1)"
 # Page script: record every redraw of every visible plot in window.__redraws as [time, kind].
 RECORDER = "() => {" + dk._VISIBLE + """
     window.__redraws = window.__redraws || [];
+    window.__plots = window.__plots || [];
     for (const g of visiblePlots()) {
         if (g.__recorder) continue;
         g.__recorder = true;
         for (const name of ['plotly_update', 'plotly_restyle', 'plotly_relayout', 'plotly_afterplot'])
             g.on(name, () => window.__redraws.push([performance.now(), name]));
+        // how long plotly.js takes to draw the figure: from its plotly_beforeplot to its plotly_afterplot
+        g.on('plotly_beforeplot', () => { g.__began = performance.now(); return true; });
+        g.on('plotly_afterplot', () => { if (g.__began) window.__plots.push(performance.now() - g.__began); });
     }
 }"""
 
@@ -204,8 +210,10 @@ def training_rate(page, frames: Frames, window: float) -> dict:
         return {"error": "could not start training"}
     received, sent = frames.mark()
     t0, step0 = now(page), page.evaluate(STEP)
+    page.evaluate("() => { window.__plots = []; }")
     page.wait_for_timeout(window * 1000)
     t1, step1, still = now(page), page.evaluate(STEP), dk.training(page)
+    plots = page.evaluate("() => window.__plots")
     drawn = len([t for t in redraws(page, t0, {"plotly_update"}) if t <= t1])
     pressed = page.evaluate(PRESS, "Pause")
     latency = settle(page, pressed) if pressed is not None else None
@@ -218,8 +226,73 @@ def training_rate(page, frames: Frames, window: float) -> dict:
             "bytes_in_per_redraw": round(received / max(total, 1)),
             "bytes_out_per_redraw": round(sent / max(total, 1)),
             "largest_frame": frames.largest,
+            "plotly_draw_ms_median": round(statistics.median(plots), 1) if plots else None,
             "pause_ms": round(latency, 1) if latency is not None else None,
             "redraws_after_pause": late, "trained_whole_window": still, "load": load()}
+
+
+KERNEL_APPS = {"three_layer": ("explorer.apps.three_layer", "ThreeLayerApp"),
+               "nine_layer": ("explorer.apps.nine_layer", "NineLayerApp"),
+               "histograms": ("explorer.apps.histograms", "HistogramsApp"),
+               "digits_mlp": ("explorer.apps.digits_mlp", "DigitsMLPApp")}
+
+
+def payload_meter(figure) -> list[int]:
+    """Record the size of every update message the figure sends: its JSON text plus its binary buffers."""
+    import plotly.serializers
+
+    sizes: list[int] = []
+    send = figure._send_update_msg
+
+    def text(v, buffers):
+        if isinstance(v, dict) and "buffer" in v:
+            buffers.append(v["buffer"].nbytes)
+            return None
+        if isinstance(v, dict):
+            return {k: text(x, buffers) for k, x in v.items()}
+        return [text(x, buffers) for x in v] if isinstance(v, list) else v
+
+    def measure(restyle_data, relayout_data, trace_indexes=None, **kwargs):
+        buffers: list[int] = []
+        wire = plotly.serializers._py_to_js({"style": restyle_data, "layout": relayout_data}, None)
+        sizes.append(len(json.dumps(text(wire, buffers), default=str)) + sum(buffers))
+        return send(restyle_data, relayout_data, trace_indexes, **kwargs)
+
+    figure._send_update_msg = measure
+    return sizes
+
+
+def kernel_costs(repeats: int = 30) -> dict:
+    """The kernel's share, without a browser: ms to build and send one redraw (app.draw(), the figure's
+    message serialised as it would be for the page), and ms for a control change (reset: a new trainer,
+    its first snapshot, one redraw), median and minimum of `repeats` (the minimum: the cost itself, the
+    least disturbed by other work on a shared machine)."""
+    import importlib
+
+    results = {}
+    for module, (path, name) in KERNEL_APPS.items():
+        app = getattr(importlib.import_module(path), name)()
+        app.use_ack_gate = False
+        if module == "three_layer":  # what the browser benchmark trains: links and boundary change every redraw
+            app.architecture.value, app.init.value = "2-10-5-1 (classic)", "he"
+        sizes = payload_meter(app.figure)
+        app.pull(3)
+        draws, resets = [], []
+        for _ in range(repeats):
+            app.pull(1)
+            began = time.perf_counter()
+            app.draw()
+            draws.append((time.perf_counter() - began) * 1000)
+        payload = statistics.median(sizes) if sizes else None
+        for _ in range(max(3, repeats // 3)):
+            began = time.perf_counter()
+            app.reset()
+            resets.append((time.perf_counter() - began) * 1000)
+        results[module] = {"redraw_ms": round(statistics.median(draws), 1), "redraw_ms_min": round(min(draws), 1),
+                           "control_ms": round(statistics.median(resets), 1), "control_ms_min": round(min(resets), 1),
+                           "figure_bytes_per_redraw": round(payload) if payload else None, "load": load()}
+        print(f"{module}: kernel {results[module]} (load {load():.2f})", flush=True)
+    return results
 
 
 def main() -> None:
@@ -228,7 +301,13 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=12, help="control changes at rest")
     parser.add_argument("--pauses", type=int, default=6, help="Pauses (and control changes) during training")
     parser.add_argument("--demos", default=",".join(TRAINING_DEMOS), help="demo modules whose rate to measure")
+    parser.add_argument("--kernel", action="store_true",
+                        help="only the kernel's share, without Voila or a browser: ms per redraw and per control "
+                             "change, and the figure's bytes per redraw")
     args = parser.parse_args()
+    if args.kernel:
+        print(json.dumps({"kernel": kernel_costs()}))
+        return
 
     from playwright.sync_api import sync_playwright
 
@@ -266,11 +345,15 @@ def main() -> None:
                 results["rates"] = {}
                 titles = {module: title for title, module, _ in DEMOS}
                 for module in args.demos.split(","):
-                    if module != "three_layer":
-                        dk.open_tab(page, titles[module])
-                        page.wait_for_timeout(2000)
-                    r = results["rates"][module] = training_rate(page, frames, args.window)
-                    print(f"{module}: {r}")
+                    try:
+                        if module != "three_layer":
+                            dk.open_tab(page, titles[module])
+                            page.wait_for_timeout(2000)
+                        r = results["rates"][module] = training_rate(page, frames, args.window)
+                    except Exception as error:  # a tab that does not load on a loaded machine: say so, go on
+                        r = results["rates"][module] = {"error": f"{type(error).__name__}: {str(error)[:200]}",
+                                                        "load": load()}
+                    print(f"{module}: {r} (load {r['load']:.2f})")
                 context.close()
         finally:
             server.stop()
