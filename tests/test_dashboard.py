@@ -209,6 +209,22 @@ def test_every_demo_with_a_figure_gets_export_buttons(fakes):
     assert {b.description for b in row.children if isinstance(b, widgets.Button)} == {"CSV", "JSON", "PNG", "HTML"}
 
 
+class ExportingApp(FakeApp):
+    """A demo that shows its own export buttons."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from explorer.apps.export_controls import ExportControls
+
+        self.widget = widgets.VBox([self.figure, ExportControls(self).widget])
+
+
+def test_an_app_with_its_own_export_buttons_gets_no_second_row(fakes):
+    sys.modules[FAKE].ExportingApp = ExportingApp
+    board = Dashboard([("Own", FAKE.rsplit(".", 1)[1], "ExportingApp")])
+    assert board.tabs.children[0] is board.apps[0].widget
+
+
 def test_export_can_be_left_out(fakes):
     board = Dashboard(fakes, export=False)
     assert board.tabs.children[0] is board.apps[0].widget

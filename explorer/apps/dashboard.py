@@ -117,7 +117,7 @@ class Dashboard:
             self.defaults[index] = {key: widget.value for key, (widget, _) in controls.items()}
             for widget, _ in controls.values():
                 widget.observe(lambda _: self.update_link(), names="value")
-            if self.export and getattr(app, "figure", None) is not None:
+            if self.export and getattr(app, "figure", None) is not None and not has_export_row(content):
                 content = widgets.VBox([content, ExportControls(app, name=module).widget],
                                        layout=widgets.Layout(width="100%"))
                 content.add_class("explorer-export-wrapper")
@@ -228,6 +228,13 @@ def shareable(app) -> dict[str, tuple[widgets.Widget, share.Control]]:
         if spec is not None:
             found[name] = (value, spec)
     return found
+
+
+def has_export_row(widget: widgets.Widget) -> bool:
+    """Whether `widget` already holds export buttons (an app that shows its own ExportControls)."""
+    if "explorer-export" in getattr(widget, "_dom_classes", ()):
+        return True
+    return isinstance(widget, widgets.Box) and any(has_export_row(child) for child in widget.children)
 
 
 def figures(app) -> list[BaseFigureWidget]:
