@@ -22,6 +22,7 @@ APPS = [
     ("explorer.apps.nine_layer", "NineLayerApp"),
     ("explorer.apps.histograms", "HistogramsApp"),
     ("explorer.apps.digits_mlp", "DigitsMLPApp"),
+    ("explorer.apps.zoo", "ZooApp"),
 ]
 
 
@@ -184,9 +185,19 @@ def digits_agrees(app):
     assert app.figure.data[0].x[-1] == pytest.approx(app.snapshot.epoch, rel=1e-6)
 
 
+def zoo_agrees(app):
+    from explorer.apps.zoo import PANELS
+
+    net = app.trainer.net
+    assert net.hidden[0] == app.activation.value and lr_of(app) == app.learning_rate.value
+    assert net.L == app.depth.value + 1 and net.sizes[1] == app.width.value and net.K == len(app.keys)
+    assert app.figure.data[0].x[-1] == app.snapshot.step
+    assert all(app.figure.data[k * PANELS].x[-1] == app.snapshot.step for k in range(net.K))
+
+
 AGREES = {"ThreeLayerApp": three_layer_agrees, "NineLayerApp": nine_layer_agrees,
-          "HistogramsApp": histograms_agrees, "DigitsMLPApp": digits_agrees}
-WALK_LENGTH = {"ThreeLayerApp": 45, "NineLayerApp": 45, "HistogramsApp": 20, "DigitsMLPApp": 25}
+          "HistogramsApp": histograms_agrees, "DigitsMLPApp": digits_agrees, "ZooApp": zoo_agrees}
+WALK_LENGTH = {"ThreeLayerApp": 45, "NineLayerApp": 45, "HistogramsApp": 20, "DigitsMLPApp": 25, "ZooApp": 20}
 
 
 INTERNAL_ERROR = re.compile(r"&#9888; (Training stopped: )?\w+(Error|Exception|Warning)\b")
@@ -285,7 +296,8 @@ def walk_variance_app(app, knobs, rng, parse_widths) -> None:
 # A setting changed during training stops the old run at once (the issue asks within 200 ms).
 
 SETTING = {"ThreeLayerApp": ("noise", 0.2), "NineLayerApp": ("noise", 0.2),
-           "HistogramsApp": ("learning_rate", 0.05), "DigitsMLPApp": ("learning_rate", 0.05)}
+           "HistogramsApp": ("learning_rate", 0.05), "DigitsMLPApp": ("learning_rate", 0.05),
+           "ZooApp": ("learning_rate", 0.05)}
 
 
 def test_changing_a_setting_during_training_stops_the_old_run_and_starts_clean(app):

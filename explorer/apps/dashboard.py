@@ -49,6 +49,7 @@ DEMOS = (
     ("Digits: four starts", "digits_mlp", "DigitsMLPApp"),
     ("Why Xavier works", "variance", "VarianceApp"),
     ("Initializer zoo", "zoo", "ZooApp"),
+    ("The edge of chaos", "edge_of_chaos", "EdgeOfChaosApp"),
 )
 
 FIGURE_MIN_WIDTH = "1000px"

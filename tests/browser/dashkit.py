@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import time
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 PLOT = ".js-plotly-plot .main-svg"
 
 # JavaScript: the plotly graph divs that are on screen (not in a hidden tab), in page order.
@@ -122,8 +124,11 @@ def pause(page, timeout: float = 60.0) -> float:
     for _ in range(3):
         if training(page):
             clicked = time.monotonic()
-            button(page, "Pause").click(timeout=5_000)
-            return clicked
+            try:
+                button(page, "Pause").click(timeout=5_000)
+                return clicked
+            except PlaywrightTimeout:  # the run ended between the check and the click
+                pass
         button(page, "Train").click()  # the run had ended: train again
         wait_until(lambda: training(page), timeout, message="training to start again")
     raise AssertionError("could not catch a run in progress to pause it")

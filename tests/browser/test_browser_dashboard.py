@@ -56,6 +56,10 @@ SPECS = {
     "digits_mlp": Spec("add a 5th start", None, trace=25, key="y", cost=2),
     # No training: trace 0 is the predicted forward variance, which halves per layer for ReLU under Xavier.
     "variance": Spec("Activation", "ReLU", trace=0, key="y", cost=0),
+    # trace 1: orthogonal's activation std per layer; trace 0: its cost.
+    "zoo": Spec("Activation", "tanh", trace=1, key="y", cost=0),
+    # No training: trace 0 is the phase diagram (xi_c), which moves with the activation.
+    "edge_of_chaos": Spec("Activation", "ReLU", trace=0, key="z", cost=0),
 }
 # A demo added to DEMOS without a spec here: every check but the control's, with trace 0 as its cost curve.
 DEFAULT_SPEC = Spec(None, None, trace=0, key="y", cost=0)
