@@ -154,7 +154,7 @@ def run_torch(work: Workload, net: Network) -> tuple[float, float]:
             index = torch.from_numpy(batch)
             loss = step(X[index], Y[index])
     elapsed = time.perf_counter() - start
-    return elapsed, float(loss)
+    return elapsed, float(loss.detach())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,7 +278,7 @@ def main() -> None:
     for repeat in range(args.repeats + 1):  # repeat 0 is the warm-up
         for name, work in works.items():
             net = work.network()
-            runs = [("explorer", lambda: run_explorer(work, net)), ("torch", lambda: run_torch(work, work.network()))]
+            runs = [("explorer", lambda work=work, net=net: run_explorer(work, net)), ("torch", lambda work=work: run_torch(work, work.network()))]
             if repeat % 2:
                 runs.reverse()
             for engine, run in runs:
