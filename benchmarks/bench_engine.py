@@ -278,7 +278,8 @@ def main() -> None:
     for repeat in range(args.repeats + 1):  # repeat 0 is the warm-up
         for name, work in works.items():
             net = work.network()
-            runs = [("explorer", lambda work=work, net=net: run_explorer(work, net)), ("torch", lambda work=work: run_torch(work, work.network()))]
+            runs = [("explorer", lambda work=work, net=net: run_explorer(work, net)),
+                    ("torch", lambda work=work: run_torch(work, work.network()))]
             if repeat % 2:
                 runs.reverse()
             for engine, run in runs:
