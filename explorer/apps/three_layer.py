@@ -84,6 +84,7 @@ class ThreeLayerApp(LiveApp):
         self.index: dict[str, int] = {}  # first trace of each kind
         self.costs: History | None = None
         self.shown: list[Snapshot | None] = []  # per model: the latest snapshot whose values are all finite
+        self.data_shown = False  # the run's data points and probe grid are in the figure
         self.data: datasets.Dataset | None = None
         self.grid: datasets.Grid | None = None
 
@@ -188,7 +189,7 @@ class ThreeLayerApp(LiveApp):
         K = self.trainer.net.K
         self.costs = History(K, max_points=400)
         self.shown = [None] * K
-        self.show_data()
+        self.data_shown = False  # the new data go with the run's first redraw: one message, one draw in the browser
 
     def record(self, snap: Snapshot) -> None:
         self.costs.append(snap.step, snap.cost)
@@ -316,6 +317,9 @@ class ThreeLayerApp(LiveApp):
     def redraw(self) -> None:
         fig = self.figure
         with fig.batch_update():
+            if not self.data_shown:
+                self.show_data()
+                self.data_shown = True
             self.draw_costs()
             self.draw_boundaries()
             self.draw_network()
