@@ -344,7 +344,7 @@ def main() -> None:
 
                 results["rates"] = {}
                 titles = {module: title for title, module, _ in DEMOS}
-                for module in args.demos.split(","):
+                for module in filter(None, args.demos.split(",")):
                     try:
                         if module != "three_layer":
                             dk.open_tab(page, titles[module])

@@ -149,3 +149,19 @@ def test_the_first_state_is_drawn_into_the_widget_without_an_error():
     app = HistogramsApp()
     assert app.message.value == ""
     assert np.asarray(app.figure.data[8].z).max() > 0  # the mosaic of the first batch
+
+
+def test_a_control_change_at_rest_sends_one_update_to_the_browser():
+    """The three-layer demo's new data and its first redraw go in one Plotly.update (one draw in the page)."""
+    from explorer.apps.three_layer import ThreeLayerApp
+
+    app = ThreeLayerApp()
+    sent = capture_updates(app.figure)
+    app.init.value = "he"
+    assert len(sent) == 1
+    app.dataset.value = "moons"  # new points too: still one message, which carries them
+    assert len(sent) == 2
+    restyle, _, _ = sent[1]
+    assert {"x", "y", "z"} <= set(restyle)
+    points = app.figure.data[app.index["boundary"] + 1]
+    assert np.allclose(np.asarray(points.x), app.data.X[:, 0].round(3))
