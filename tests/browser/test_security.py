@@ -44,7 +44,8 @@ MODULE_CALLS = {"os": {"system", "popen", "execv", "execvp"}, "pickle": {"load",
 
 def dangerous_calls(source: str) -> list[str]:
     """Calls in `source` that could turn text into code or commands: eval, exec, compile and __import__
-    (however reached), os.system and os.popen, pickle and marshal loads, subprocess."""
+    (by name or from builtins; re.compile is fine), os.system and os.popen, pickle and marshal loads,
+    subprocess."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.Call):
@@ -54,14 +55,14 @@ def dangerous_calls(source: str) -> list[str]:
             found.append(f"line {node.lineno}: {func.id}(...)")
         elif isinstance(func, ast.Attribute):
             module = func.value.id if isinstance(func.value, ast.Name) else None
-            if func.attr in EVALUATORS or func.attr in MODULE_CALLS.get(module, ()):
+            if (module == "builtins" and func.attr in EVALUATORS) or func.attr in MODULE_CALLS.get(module, ()):
                 found.append(f"line {node.lineno}: {module}.{func.attr}(...)")
     return found
 
 
 def test_the_scan_finds_what_it_looks_for():
     source = ("import builtins, json, os, pickle\nx = eval(text)\nexec(code)\nos.system(cmd)\npickle.loads(blob)\n"
-              "builtins.eval(text)\ny = evaluate(1)\njson.loads(text)\n")
+              "builtins.eval(text)\ny = evaluate(1)\njson.loads(text)\nre.compile(pattern)\n")
     assert dangerous_calls(source) == ["line 2: eval(...)", "line 3: exec(...)", "line 4: os.system(...)",
                                        "line 5: pickle.loads(...)", "line 6: builtins.eval(...)"]
 
