@@ -45,7 +45,8 @@ def main() -> None:
     try:
         with sync_playwright() as playwright:
             bound = args.cull_idle + args.cull_interval + test_load.SHUTDOWN_SLACK
-            result = test_load.run_scenario(playwright, server, args.sessions, bound, report=lambda _: None)
+            result = test_load.run_scenario(playwright, server, args.sessions, bound,
+                                            report=lambda line: print(line, flush=True))
     finally:
         server.stop()
     result["whole run s"] = round(time.monotonic() - started, 1)
