@@ -60,7 +60,6 @@ __all__ = [
     "NONLINEARITIES",
     "TRUNCATED_NORMAL_STD",
     "Initializer",
-    "LSUVLayer",
     "constant",
     "gain",
     "get",

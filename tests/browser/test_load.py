@@ -341,6 +341,8 @@ def test_ten_sessions_at_once(playwright_instance, chromium_path, tmp_path):
         assert (f"Culling kernels with idle durations > {TEST_CULL_IDLE} seconds at {TEST_CULL_INTERVAL} "
                 "second intervals") in server.log(200_000)
         print(f"\n[load] culling bound {bound:.0f} s (idle {TEST_CULL_IDLE} + interval {TEST_CULL_INTERVAL} "
-              f"+ shutdown {SHUTDOWN_SLACK:.0f}); kernels gone after {result['kernels gone after s']} s")
+              f"+ shutdown {SHUTDOWN_SLACK:.0f}); kernels of closed pages gone after "
+              f"{result['closed normally: kernels gone after s']} s, of vanished pages after "
+              f"{result['vanished: kernels gone after s']} s")
     finally:
         server.stop()
