@@ -171,13 +171,22 @@ class CountingModule:
         value = getattr(self._module, name)
         if not callable(value) or isinstance(value, type):
             return value
-        counts = self._counts
+        return CountedCall(value, f"np.{name}", self._counts)
 
-        def counted(*args, **kwargs):
-            counts[f"np.{name}"] += 1
-            return value(*args, **kwargs)
 
-        return counted
+class CountedCall:
+    """A numpy function or ufunc that counts its calls, and its methods' calls (np.add.reduce)."""
+
+    def __init__(self, function, name: str, counts: Counter) -> None:
+        self._function, self._name, self._counts = function, name, counts
+
+    def __call__(self, *args, **kwargs):
+        self._counts[self._name] += 1
+        return self._function(*args, **kwargs)
+
+    def __getattr__(self, attribute):
+        value = getattr(self._function, attribute)
+        return CountedCall(value, f"{self._name}.{attribute}", self._counts) if callable(value) else value
 
 
 def count_numpy_calls(work: Workload, steps: int = 200) -> tuple[float, Counter]:

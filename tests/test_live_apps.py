@@ -322,15 +322,20 @@ def test_changing_a_setting_during_training_stops_the_old_run_and_starts_clean(a
         app.stop = stop
         changed = time.perf_counter()
         control.value = value  # the kernel handles the change between two slices of training
+        returned = time.perf_counter()
         steps_at_change = old_trainer.step
         await asyncio.sleep(0)  # the kernel's next turn
         done_next_turn = old_task.done()
         await asyncio.sleep(0.1)
-        return done_next_turn, old_trainer.step - steps_at_change, paused_at[0] - changed, old_trainer
+        within = bool(paused_at) and changed <= paused_at[0] <= returned
+        return done_next_turn, old_trainer.step - steps_at_change, within, paused_at[0] - changed, old_trainer
 
     try:
-        done_next_turn, later_steps, stopped, old_trainer = asyncio.run(change_during_training())
-        assert stopped < 0.2, f"the old run was stopped {stopped:.3f} s after the change"
+        done_next_turn, later_steps, within, stopped, old_trainer = asyncio.run(change_during_training())
+        # The stop is part of handling the change itself (not left to the loop), so it takes the handler's time,
+        # microseconds here, far under the 200 ms; timing itself is for benchmarks, so it is printed.
+        print(f"[{type(app).__name__}] old run stopped {1e3 * stopped:.3f} ms after the change")
+        assert within, "the old run was not stopped while the change was handled"
         assert done_next_turn and later_steps == 0  # not one step more after the change
         assert app.trainer is not old_trainer and app.trainer.step == app.snapshot.step == 0
         assert not app.running and app.progress.value == 0 and lr_of(app) == app.learning_rate.value
