@@ -510,12 +510,7 @@ class Network:
             raise ValueError(f"X has shape {X.shape}; expected (m, {self.sizes[0]}): one example per row")
         if X.shape[0] == 0:
             raise ValueError("X has no rows; expected at least one example")
-        if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
-            raise TypeError(f"X has dtype {X.dtype}; expected real numbers")
-        X = X.astype(self.dtype, copy=False)
-        if not np.isfinite(X).all():
-            raise ValueError("X holds NaN or infinite values; clean the data first")
-        return X
+        return self._real_and_finite(X, "X")
 
     def check_targets(self, Y: np.ndarray, m: int) -> np.ndarray:
         """Targets as (m, n^[L]): binary labels become a column, class labels one-hot."""
@@ -529,12 +524,16 @@ class Network:
             Y = Y[:, None]
         if Y.shape != (m, n_out):
             raise ValueError(f"Y has shape {Y.shape}; expected ({m}, {n_out}) to match X and the output layer")
-        if not np.issubdtype(Y.dtype, np.number) or np.issubdtype(Y.dtype, np.complexfloating):
-            raise TypeError(f"Y has dtype {Y.dtype}; expected real numbers")
-        Y = Y.astype(self.dtype, copy=False)
-        if not np.isfinite(Y).all():
-            raise ValueError("Y holds NaN or infinite values; clean the data first")
-        return Y
+        return self._real_and_finite(Y, "Y")
+
+    def _real_and_finite(self, values: np.ndarray, name: str) -> np.ndarray:
+        """`values` as this network's dtype, refusing what is not a real number or not finite."""
+        if not np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.complexfloating):
+            raise TypeError(f"{name} has dtype {values.dtype}; expected real numbers")
+        values = values.astype(self.dtype, copy=False)
+        if not np.isfinite(values).all():
+            raise ValueError(f"{name} holds NaN or infinite values; clean the data first")
+        return values
 
     def __repr__(self) -> str:
         return (

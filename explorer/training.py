@@ -169,9 +169,9 @@ class Trainer:
         if not isinstance(net, Network):
             raise TypeError(f"net={net!r} must be an explorer.network.Network")
         self.net = net
-        self.X = _check_finite(net.check_inputs(X), "X")
+        self.X = net.check_inputs(X)  # real, finite, (m, n^[0])
         self.m = self.X.shape[0]
-        self.Y = _check_finite(net.check_targets(Y, self.m), "Y")
+        self.Y = net.check_targets(Y, self.m)
         self.lr = _check_lr(lr, net.K).astype(net.dtype)  # (K, 1)
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer={optimizer!r} is unknown; valid: {', '.join(OPTIMIZERS)}")
@@ -572,9 +572,3 @@ def _check_bins(edges, name: str) -> np.ndarray:
     if edges.ndim != 1 or len(edges) < 2 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
         raise ValueError(f"{name} must be at least two finite, increasing bin edges")
     return edges
-
-
-def _check_finite(x: np.ndarray, name: str) -> np.ndarray:
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} holds NaN or infinite values; clean the data first")
-    return x
