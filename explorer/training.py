@@ -221,7 +221,9 @@ class Trainer:
         self.X_ext = np.ones((self.m, net.sizes[0] + 1), dtype=net.dtype)
         self.X_ext[:, :-1] = self.X
         self.workspaces: dict[int, Workspace] = {}
-        self.probe_workspace = None if self.probe is None else net.workspace(len(self.probe))
+        # The probe and evaluation sets never change: load each into its own buffers once.
+        self.probe_workspace = None if self.probe is None else _loaded(net, self.probe)
+        self.evaluation_workspaces = {name: _loaded(net, x) for name, (x, _) in self.evaluate.items()}
         self.order = self.rng.permutation(self.m) if self.batch_size else np.arange(self.m)
         self.cursor = 0  # position in the current epoch's order
 
@@ -401,10 +403,11 @@ class Trainer:
             if self.grad_bins is not None:
                 snap.grad_hist = np.stack([_count_in_bins(g, self.grad_bins) for g in dA])
             if self.probe is not None:
-                snap.probe = net.forward(self.probe, self.probe_workspace).output.copy()
-            for name, (x, y) in self.evaluate.items():
-                out = net.forward(x)
-                ev_cost = loss(net.output, out.Z[-1], y).astype(np.float64)
+                snap.probe = net.forward_pass(self.probe_workspace).output.copy()
+            for name, (_, y) in self.evaluate.items():
+                ws = self.evaluation_workspaces[name]
+                out = net.forward_pass(ws)
+                ev_cost = loss(net.output, out.Z[-1], y, ws.loss_view).astype(np.float64)
                 ev_acc = net.accuracy(out.output, y).astype(np.float64)
                 ev_cost[frozen], ev_acc[frozen] = np.nan, np.nan
                 snap.evaluation[name] = (ev_cost, ev_acc)
@@ -543,6 +546,13 @@ def _norms(arrays: list[np.ndarray], K: int) -> np.ndarray:
         x = x.reshape(K, -1)
         np.sqrt(np.einsum("ki,ki->k", x, x), out=norms[l])
     return norms
+
+
+def _loaded(net: Network, X: np.ndarray) -> Workspace:
+    """A workspace holding the checked inputs X, for passes over the same examples again and again."""
+    ws = net.workspace(len(X))
+    ws.load(X)
+    return ws
 
 
 def _named(check, name: str):
