@@ -230,7 +230,7 @@ def test_three_layer_notebook_runs_in_jupyterlab(jupyter_lab, browser_page, page
     dk.button(page, "Train").click()
     dk.wait_until(lambda: len(dk.trace_values(page, spec.cost, "x") or []) > steps, REDRAW_TIMEOUT,
                   message="the cost curve to grow in JupyterLab")
-    dk.button(page, "Pause").click()
+    dk.pause(page)  # catches a run in progress: the engine may finish a press before the click
     dk.wait_until(lambda: not dk.training(page), REDRAW_TIMEOUT, message="Pause to take effect")
     page.mouse.move(0, 0)
     screenshot("lab-three-layer")
