@@ -1,13 +1,14 @@
 """A fully connected network in plain numpy, with K models stacked side by side.
 
 Notation (as in the teaching material): layer l has n^[l] units, its weight matrix W^[l] is
-n^[l] x n^[l-1] and its bias b^[l] has n^[l] entries. A batch of m examples is stored one example
-per row, so for every layer
+n^[l] x n^[l-1] and its bias b^[l] has n^[l] entries. The caller gives a batch of m examples one per
+row, X (m x n^[0]), and reads every layer the same way, (m x n^[l]). Inside, as in the course's own
+notation, examples are columns, A^[l] is n^[l] x m, and for every layer
 
-    Z^[l] = A^[l-1] W^[l]^T + b^[l]        (m x n^[l])
+    Z^[l] = W^[l] A^[l-1] + b^[l]        (n^[l] x m)
     A^[l] = g^[l](Z^[l])
 
-and A^[0] = X. The last layer's activation comes with its loss: sigmoid with binary cross-entropy,
+with A^[0] = X^T. The last layer's activation comes with its loss: sigmoid with binary cross-entropy,
 softmax with cross-entropy, linear with mean squared error. Each loss is computed from the logits
 Z^[L] (never from log of a rounded probability), so it stays finite.
 
@@ -16,10 +17,14 @@ same shape, each with its own initialization and seed, run in one computation. K
 case. All parameters live in one flat buffer `params`; `W[l]` and `b[l]` are views into it, so an
 optimizer updates everything with one array operation.
 
-Where the speed comes from (the demos' networks are tiny, so the cost is the number of numpy calls,
-not arithmetic):
+Where the speed comes from (the demos' networks are tiny, so the cost is the number of numpy calls
+and how each one walks memory, not arithmetic):
 - the bias is folded into the weights: layer l keeps one matrix [W^[l], b^[l]] and its input carries a
-  column of ones, so one matrix product gives Z (and one gives dW with db);
+  row of ones, so one matrix product gives Z (and one gives dW with db);
+- examples are columns: a layer's values are the leading rows of its buffer, one contiguous block,
+  which every element-wise operation and matrix product reads and writes straight through (with
+  examples as rows, the column of ones would make every block a strided view: measured 1.4x slower
+  for the three-layer network);
 - every intermediate array lives in a `Workspace` allocated once and written with `out=`;
 - K small models are *packed*: layer l of all models is one block-diagonal matrix, so the K models
   cost one matrix product per layer, not K (numpy's stacked matmul makes one BLAS call per model).
@@ -100,20 +105,20 @@ def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return expit(z, out=out)
 
 
-def softmax(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Softmax over the last axis, shifted by the maximum so exp never overflows."""
-    out = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)
+def softmax(z: np.ndarray, out: np.ndarray | None = None, axis: int = -1) -> np.ndarray:
+    """Softmax over `axis` (the outputs), shifted by the maximum so exp never overflows."""
+    out = np.subtract(z, z.max(axis=axis, keepdims=True), out=out)
     np.exp(out, out=out)
-    out /= out.sum(axis=-1, keepdims=True)
+    out /= out.sum(axis=axis, keepdims=True)
     return out
 
 
-def output_activation(output: str, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """The network's prediction from its logits: probabilities or values."""
+def output_activation(output: str, z: np.ndarray, out: np.ndarray | None = None, axis: int = -1) -> np.ndarray:
+    """The network's prediction from its logits: probabilities or values. `axis`: the outputs' axis."""
     if output == "sigmoid":
         return sigmoid(z, out=out)
     if output == "softmax":
-        return softmax(z, out=out)
+        return softmax(z, out=out, axis=axis)
     if output != "linear":
         raise ValueError(f"output={output!r} is unknown; valid: {', '.join(OUTPUTS)}")
     if out is None:
@@ -135,25 +140,27 @@ def loss_and_grad(output: str, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray
     return loss(output, z, y), logit_gradient(output, out, y)
 
 
-def loss(output: str, z: np.ndarray, y: np.ndarray, scratch: np.ndarray | None = None) -> np.ndarray:
+def loss(output: str, z: np.ndarray, y: np.ndarray, scratch: np.ndarray | None = None, axis: int = -1) -> np.ndarray:
     """Cost of each model from its logits z (K, m, n^[L]), averaged over the m examples.
 
     sigmoid: -[y log s(z) + (1-y) log(1-s(z))] = log(1 + e^z) - y z, summed over outputs
     softmax: -sum_j y_j log softmax(z)_j = sum_j y_j (logsumexp(z) - z_j)
     linear:  mean of (z - y)^2 over the outputs
-    `scratch`, a buffer of z's shape, avoids allocating one.
+    `scratch`, a buffer of z's shape, avoids allocating one. `axis` -2 takes z as (K, n^[L], m) and y as
+    (n^[L], m): one example per column.
     """
     scratch = np.empty_like(z) if scratch is None else scratch
-    m, n_out = z.shape[-2], z.shape[-1]
+    n_out = z.shape[axis]
+    m = z.shape[-1 if axis == -2 else -2]
     if output == "sigmoid":
         np.logaddexp(0, z, out=scratch)
         scratch -= z * y
         return scratch.sum(axis=(-2, -1)) / m
     if output == "softmax":
-        shift = z.max(axis=-1, keepdims=True)
+        shift = z.max(axis=axis, keepdims=True)
         np.subtract(z, shift, out=scratch)
         np.exp(scratch, out=scratch)
-        log_sum_exp = np.log(scratch.sum(axis=-1, keepdims=True)) + shift
+        log_sum_exp = np.log(scratch.sum(axis=axis, keepdims=True)) + shift
         np.subtract(log_sum_exp, z, out=scratch)
         np.multiply(scratch, y, out=scratch)
         return scratch.sum(axis=(-2, -1)) / m
@@ -164,10 +171,14 @@ def loss(output: str, z: np.ndarray, y: np.ndarray, scratch: np.ndarray | None =
     raise ValueError(f"output={output!r} is unknown; valid: {', '.join(OUTPUTS)}")
 
 
-def logit_gradient(output: str, out: np.ndarray, y: np.ndarray, dz: np.ndarray | None = None) -> np.ndarray:
+def logit_gradient(
+    output: str, out: np.ndarray, y: np.ndarray, dz: np.ndarray | None = None, axis: int = -1
+) -> np.ndarray:
     """dCost/dZ^[L] from the output `out` = g(Z^[L]): (out - y) / m for sigmoid with cross-entropy and
-    softmax with cross-entropy, 2 (out - y) / (m n^[L]) for a linear output with squared error."""
-    m, n_out = out.shape[-2], out.shape[-1]
+    softmax with cross-entropy, 2 (out - y) / (m n^[L]) for a linear output with squared error.
+    `axis`: the outputs' axis, as for `loss`."""
+    n_out = out.shape[axis]
+    m = out.shape[-1 if axis == -2 else -2]
     dz = np.subtract(out, y, out=dz)
     np.multiply(dz, 2 / (m * n_out) if output == "linear" else 1 / m, out=dz)
     return dz
@@ -225,8 +236,14 @@ class Backward:
 class Workspace:
     """Every array one forward and backward pass over m examples needs, allocated once.
 
-    The bias is folded into the weights: each layer multiplies [A^[l-1], 1] by [W^[l], b^[l]]^T, so the
-    activation buffers carry a last column of ones and one matrix product gives Z, another gives dW and db.
+    Inside, examples are columns: layer l's buffers are (K n^[l], m) when packed, (K, n^[l], m) when
+    stacked. The bias is folded into the weights: each layer multiplies [W^[l], b^[l]] by [A^[l-1]; 1],
+    so each activation buffer carries a last row of ones and one matrix product gives Z, another dW and
+    db. The input is the exception: [X, 1] stays one example per row, as the data arrive, and the first
+    layer reads it transposed (a matrix product takes a transposed operand at no cost).
+
+    Forward and Backward hold views of these buffers in the caller's shape, (K, m, n^[l]); `blocks`
+    holds the same buffers as (K, n^[l], m), one contiguous block per model when packed.
     """
 
     def __init__(self, net: Network, m: int, inputs: np.ndarray | None = None) -> None:
@@ -234,33 +251,41 @@ class Workspace:
         self.m = m
         # [X, 1]: the caller's own array of that form, or a buffer that `load` fills.
         self.inputs = np.ones((m, sizes[0] + 1), dtype=dtype) if inputs is None else inputs
-        self.targets = np.empty((m, sizes[-1]), dtype=dtype)  # Y, for a caller that loads batches
-        self.ext = [self.inputs]  # [A^[l], 1] for l = 0..L-1, as the next layer reads it
-        self.Z, self.dZ, self.dA, self.mask = [], [], [], []
+        self.targets = np.empty((sizes[-1], m), dtype=dtype)  # Y^T, for a caller that loads batches
+        # What layer l multiplies by its [W, b]: [A^[l-1]; 1], (K n^[l-1] + 1, m) or (K, n^[l-1] + 1, m).
+        self.reads = [self.inputs.T]
+        self.Z, self.A, self.dZ, self.dA, self.mask = [], [], [], [], []
         for l in range(1, net.L + 1):
-            shape = (m, K * sizes[l]) if net.packed else (K, m, sizes[l])
-            linear = l < net.L and net.hidden[l - 1] == "linear"
+            shape = (K * sizes[l], m) if net.packed else (K, sizes[l], m)
             if l < net.L:
-                ext_shape = (m, K * sizes[l] + 1) if net.packed else (K, m, sizes[l] + 1)
-                self.ext.append(np.ones(ext_shape, dtype))
+                read_shape = (K * sizes[l] + 1, m) if net.packed else (K, sizes[l] + 1, m)
+                self.reads.append(np.ones(read_shape, dtype))
+                self.A.append(self.reads[-1][..., :-1, :])  # A^[l]: the rows above the ones
+            else:
+                self.A.append(np.empty(shape, dtype))  # the output
             # A linear layer has A = Z and dZ = dA: one buffer each, nothing to compute.
-            self.Z.append(self.ext[-1][..., :-1] if linear else np.empty(shape, dtype))
+            linear = l < net.L and net.hidden[l - 1] == "linear"
+            self.Z.append(self.A[-1] if linear else np.empty(shape, dtype))
             self.dA.append(np.empty(shape, dtype))
             self.dZ.append(self.dA[-1] if linear else np.empty(shape, dtype))
             self.mask.append(np.empty(shape, dtype))  # g'(Z^[l]), per hidden layer
-        self.output = np.empty_like(self.Z[-1])
+        self.output = self.A[-1]
         self.loss = np.empty_like(self.Z[-1])
         self.grads = np.empty_like(net.params)
         self.grad_blocks = net.blocks(self.grads)
         self.nonfinite = np.zeros(K, dtype=bool)  # filled by a guarded pass
         # Every view a pass needs, made once: making views costs numpy calls too.
-        self.A_raw = [e[..., :-1] for e in self.ext[1:]] + [self.output]  # A^[l] for l = 1..L, as stored
-        self.dZ_T = [d.swapaxes(-1, -2) for d in self.dZ]
+        self.reads_T = [self.inputs] + [r.swapaxes(-1, -2) for r in self.reads[1:]]  # for dW = dZ [A; 1]^T
+        block = net.per_model_block
+        self.blocks = {
+            "Z": [block(z) for z in self.Z], "A": [block(a) for a in self.A],
+            "dZ": [block(d) for d in self.dZ], "dA": [block(d) for d in self.dA],
+            "loss": block(self.loss),
+        }
         view = net.per_model
-        self.fwd = Forward([view(z) for z in self.Z], [self.inputs[:, :-1]] + [view(a) for a in self.A_raw], self)
+        self.fwd = Forward([view(z) for z in self.Z], [self.inputs[:, :-1]] + [view(a) for a in self.A], self)
         dW, db = net.views(self.grads)
         self.bwd = Backward(np.zeros(K), self.grads, dW, db, [view(d) for d in self.dA], [view(d) for d in self.dZ])
-        self.loss_view = view(self.loss)
 
     def load(self, X: np.ndarray) -> None:
         """Copy a checked batch X (m, n^[0]) in front of the column of ones."""
@@ -338,8 +363,10 @@ class Network:
             )
         self.params = np.zeros(size, dtype=self.dtype)
         self.weights = self.blocks(self.params)  # per layer [W, b]
-        self.weights_T = [w.swapaxes(-1, -2) for w in self.weights]
-        self.weights_W = [w[..., :-1] for w in self.weights]
+        self.weights_W_T = [w[..., :-1].swapaxes(-1, -2) for w in self.weights]  # W^T, for dA = W^T dZ
+        # One matrix product per layer: np.dot for the 2-D packed layout (it calls BLAS with less
+        # overhead than np.matmul), np.matmul for the stacked (K, ...) one.
+        self.product = np.dot if self.packed else np.matmul
         self.W, self.b = self.views(self.params)
         # Which model each entry of `params` belongs to (-1: a zero between the blocks of a packed layer).
         self.owner = np.full(size, -1)
@@ -402,12 +429,16 @@ class Network:
                 self.W[l][k] = _draw(self.inits[k], rng, (n_out, n_in), "init")
                 self.b[l][k] = _draw(self.bias_init, rng, (n_out,), "bias_init")
 
-    def per_model(self, raw: np.ndarray) -> np.ndarray:
-        """A layer's buffer seen as (K, m, n): packed (m, K n) or stacked (K, m, n[+1]) in, view out."""
+    def per_model_block(self, raw: np.ndarray) -> np.ndarray:
+        """A layer's buffer, packed (K n, m) or stacked (K, n, m), seen as (K, n, m): a view."""
         if not self.packed:
             return raw
-        m, width = raw.shape
-        return raw.reshape(m, self.K, width // self.K).transpose(1, 0, 2)
+        width, m = raw.shape
+        return raw.reshape(self.K, width // self.K, m)
+
+    def per_model(self, raw: np.ndarray) -> np.ndarray:
+        """A layer's buffer seen as the caller sees it, (K, m, n): a view."""
+        return self.per_model_block(raw).swapaxes(-1, -2)
 
     # -- forward and backward -----------------------------------------------------------------
 
@@ -435,10 +466,10 @@ class Network:
         if guard:
             ws.nonfinite[:] = False
         for l in range(1, self.L + 1):
-            z, a = ws.Z[l - 1], ws.A_raw[l - 1]
-            np.matmul(ws.ext[l - 1], self.weights_T[l - 1], out=z)
+            z, a = ws.Z[l - 1], ws.A[l - 1]
+            self.product(self.weights[l - 1], ws.reads[l - 1], out=z)  # Z = [W, b] [A; 1]
             if l == self.L:
-                output_activation(self.output, ws.fwd.Z[-1], out=ws.fwd.A[-1])
+                output_activation(self.output, ws.blocks["Z"][-1], out=ws.blocks["A"][-1], axis=-2)
             elif a is not z:  # (a linear layer computed Z in place of A)
                 activate(self.hidden[l - 1], z, out=a)
             if guard:
@@ -448,36 +479,39 @@ class Network:
     def backward(self, fwd: Forward, Y: np.ndarray, output_grad: bool = True) -> Backward:
         """Gradients of each model's cost by back-propagation through the kept forward pass."""
         Y = self.check_targets(Y, fwd.workspace.m)
-        return self.backward_pass(fwd.workspace, Y, output_grad=output_grad)
+        return self.backward_pass(fwd.workspace, Y.T, output_grad=output_grad)
 
     def backward_pass(
-        self, ws: Workspace, Y: np.ndarray, cost: bool = True, output_grad: bool = False, guard: bool = False
+        self, ws: Workspace, targets: np.ndarray, cost: bool = True, output_grad: bool = False, guard: bool = False
     ) -> Backward:
-        """Back-propagation over the workspace's last forward pass, with checked targets Y (m, n^[L]).
-        cost=False leaves `cost` None (a trainer bounds it instead, see `cost_bound`)."""
-        bwd, out, dz = ws.bwd, ws.fwd.A[-1], ws.bwd.dZ[-1]
-        bwd.cost = loss(self.output, ws.fwd.Z[-1], Y, ws.loss_view) if cost else None
-        logit_gradient(self.output, out, Y, dz)
+        """Back-propagation over the workspace's last forward pass, with checked targets Y^T (n^[L], m):
+        one example per column. cost=False leaves `cost` None (a trainer bounds it instead, see `cost_bound`)."""
+        bwd = ws.bwd
+        bwd.cost = self.pass_cost(ws, targets) if cost else None
+        logit_gradient(self.output, ws.blocks["A"][-1], targets, ws.blocks["dZ"][-1], axis=-2)
         for l in range(self.L, 0, -1):
             if l < self.L and ws.dZ[l - 1] is not ws.dA[l - 1]:
                 # dZ^[l] = dA^[l] * g'(Z^[l])
-                g_prime = activation_derivative(self.hidden[l - 1], ws.Z[l - 1], ws.A_raw[l - 1], ws.mask[l - 1])
+                g_prime = activation_derivative(self.hidden[l - 1], ws.Z[l - 1], ws.A[l - 1], ws.mask[l - 1])
                 np.multiply(ws.dA[l - 1], g_prime, out=ws.dZ[l - 1])
             if guard and l < self.L:
                 self._guard(ws, ws.dZ[l - 1])
-            # [dW, db] = dZ^T [A^[l-1], 1], summed over the batch (the 1/m is already in dZ).
+            # [dW, db] = dZ [A^[l-1]; 1]^T, summed over the batch (the 1/m is already in dZ).
             grad = ws.grad_blocks[l - 1]
-            np.matmul(ws.dZ_T[l - 1], ws.ext[l - 1], out=grad)
+            self.product(ws.dZ[l - 1], ws.reads_T[l - 1], out=grad)
             if self.packed and self.K > 1 and l > 1:
                 np.copyto(grad, 0, where=self.between[l - 1])
-            if l > 1:  # dA^[l-1] = dZ^[l] W^[l]
-                np.matmul(ws.dZ[l - 1], self.weights_W[l - 1], out=ws.dA[l - 2])
-        bwd.dA[-1] = output_gradient(self.output, out, dz, Y) if output_grad else None
+            if l > 1:  # dA^[l-1] = W^[l]^T dZ^[l]
+                self.product(self.weights_W_T[l - 1], ws.dZ[l - 1], out=ws.dA[l - 2])
+        bwd.dA[-1] = output_gradient(self.output, ws.fwd.output, bwd.dZ[-1], targets.T) if output_grad else None
         return bwd
 
+    def pass_cost(self, ws: Workspace, targets: np.ndarray) -> np.ndarray:
+        """Each model's cost (K,) over the workspace's last forward pass, with targets Y^T (n^[L], m)."""
+        return loss(self.output, ws.blocks["Z"][-1], targets, ws.blocks["loss"], axis=-2)
+
     def _guard(self, ws: Workspace, x: np.ndarray) -> None:
-        view = self.per_model(x)
-        ws.nonfinite |= ~np.isfinite(view).all(axis=(1, 2))
+        ws.nonfinite |= ~np.isfinite(self.per_model_block(x)).all(axis=(1, 2))
         big = np.finfo(self.dtype).max
         np.fmin(x, big, out=x)  # fmin and fmax ignore NaN: NaN becomes +big
         np.fmax(x, -big, out=x)
@@ -542,16 +576,17 @@ class Network:
         )
 
 
-def output_gradient(output: str, a: np.ndarray, dz: np.ndarray, Y: np.ndarray) -> np.ndarray:
+def output_gradient(output: str, a: np.ndarray, dz: np.ndarray, Y: np.ndarray, axis: int = -1) -> np.ndarray:
     """dCost/dA^[L], the gradient with respect to the network's output.
 
     For a linear output it equals dZ^[L]. For sigmoid and softmax it is the cross-entropy gradient
     with respect to the probabilities, -(y/a - (1-y)/(1-a))/m and -(y/a)/m, with the probabilities kept
     within [1e-12, 1 - 1e-12] so that a saturated output gives a large number, not infinity.
+    `axis`: the outputs' axis, as for `loss`.
     """
     if output == "linear":
         return dz
-    m = a.shape[-2]
+    m = a.shape[-1 if axis == -2 else -2]
     p = np.clip(a, 1e-12, 1 - 1e-12)
     if output == "sigmoid":
         return (p - Y) / (p * (1 - p)) / m

@@ -23,7 +23,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from explorer import __version__
-from explorer.network import Backward, Forward, Network, Workspace, cost_bound, loss, output_gradient
+from explorer.network import Backward, Forward, Network, Workspace, cost_bound, output_gradient
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 TRAINING, DIVERGED = "training", "diverged"
@@ -220,10 +220,11 @@ class Trainer:
         self.y_abs_max = float(np.abs(self.Y).max())
         self.X_ext = np.ones((self.m, net.sizes[0] + 1), dtype=net.dtype)
         self.X_ext[:, :-1] = self.X
+        self.Y_T = np.ascontiguousarray(self.Y.T)  # one example per column, as the network computes
         self.workspaces: dict[int, Workspace] = {}
         # The probe and evaluation sets never change: load each into its own buffers once.
         self.probe_workspace = None if self.probe is None else _loaded(net, self.probe)
-        self.evaluation_workspaces = {name: _loaded(net, x) for name, (x, _) in self.evaluate.items()}
+        self.evaluation_workspaces = {name: _loaded(net, x, y) for name, (x, y) in self.evaluate.items()}
         self.order = self.rng.permutation(self.m) if self.batch_size else np.arange(self.m)
         self.cursor = 0  # position in the current epoch's order
 
@@ -302,10 +303,10 @@ class Trainer:
             full = batch is None
             ws = self.workspaces[m] = self.net.workspace(m, inputs=self.X_ext if full else None)
             if full:
-                ws.targets[...] = self.Y
+                ws.targets[...] = self.Y_T
         if batch is not None:
             np.take(self.X_ext, batch, axis=0, out=ws.inputs, mode="clip")
-            np.take(self.Y, batch, axis=0, out=ws.targets, mode="clip")
+            np.take(self.Y_T, batch, axis=1, out=ws.targets, mode="clip")
         return ws
 
     def forward_backward(self, batch: np.ndarray | None) -> tuple[Forward, Backward, bool]:
@@ -325,7 +326,7 @@ class Trainer:
             bwd = net.backward_pass(ws, ws.targets, guard=True)
             bad = ws.nonfinite.copy()
         else:
-            bwd.cost = loss(net.output, fwd.Z[-1], ws.targets, ws.loss_view)
+            bwd.cost = net.pass_cost(ws, ws.targets)
             bad = np.zeros(net.K, dtype=bool)
         bad |= ~np.isfinite(bwd.cost) | (bwd.cost > self.diverge_above)
         for grad in bwd.dW + bwd.db:
@@ -355,12 +356,12 @@ class Trainer:
         net, K = self.net, self.net.K
         done = ~self.active
         frozen = (self.diverged_at >= 0) & (self.diverged_at < self.step)
+        ws = fwd.workspace
         with np.errstate(all="ignore"):
-            Y = fwd.workspace.targets
             if bwd.cost is None:
-                bwd.cost = loss(net.output, fwd.Z[-1], Y, fwd.workspace.loss_view)
+                bwd.cost = net.pass_cost(ws, ws.targets)
             cost = bwd.cost.astype(np.float64)
-            accuracy = net.accuracy(fwd.output, Y).astype(np.float64)
+            accuracy = net.accuracy(fwd.output, ws.targets.T).astype(np.float64)
             cost[frozen] = np.nan
             accuracy[frozen] = np.nan
 
@@ -371,8 +372,9 @@ class Trainer:
             weights, biases = net.views(net.params.copy())  # one copy, cut into layers
             weight_grads, _ = net.views(bwd.flat.copy())
 
-            Z, A = fwd.Z, fwd.A[1:]
-            dA = bwd.dA[:-1] + [output_gradient(net.output, fwd.output, bwd.dZ[-1], Y)]
+            # Statistics over each model's values, in the order they are stored: (K, n, m) blocks.
+            Z, A = ws.blocks["Z"], ws.blocks["A"]
+            dA = ws.blocks["dA"][:-1] + [output_gradient(net.output, A[-1], ws.blocks["dZ"][-1], ws.targets, axis=-2)]
             z_mean, z_std = _mean_std(Z, K)
             a_mean, a_std = _mean_std(A, K)
             grad_std = _mean_std(dA, K)[1]
@@ -407,7 +409,7 @@ class Trainer:
             for name, (_, y) in self.evaluate.items():
                 ws = self.evaluation_workspaces[name]
                 out = net.forward_pass(ws)
-                ev_cost = loss(net.output, out.Z[-1], y, ws.loss_view).astype(np.float64)
+                ev_cost = net.pass_cost(ws, ws.targets).astype(np.float64)
                 ev_acc = net.accuracy(out.output, y).astype(np.float64)
                 ev_cost[frozen], ev_acc[frozen] = np.nan, np.nan
                 snap.evaluation[name] = (ev_cost, ev_acc)
@@ -548,10 +550,13 @@ def _norms(arrays: list[np.ndarray], K: int) -> np.ndarray:
     return norms
 
 
-def _loaded(net: Network, X: np.ndarray) -> Workspace:
-    """A workspace holding the checked inputs X, for passes over the same examples again and again."""
+def _loaded(net: Network, X: np.ndarray, Y: np.ndarray | None = None) -> Workspace:
+    """A workspace holding the checked inputs X (and targets Y), for passes over the same examples again
+    and again."""
     ws = net.workspace(len(X))
     ws.load(X)
+    if Y is not None:
+        ws.targets[...] = Y.T
     return ws
 
 
