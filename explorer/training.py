@@ -23,7 +23,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from explorer import __version__
-from explorer.network import Backward, Forward, Network, Workspace, cost_bound, output_gradient
+from explorer.network import Backward, Forward, Network, Workspace, cost_bound, dot, output_gradient
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 TRAINING, DIVERGED = "training", "diverged"
@@ -314,12 +314,12 @@ class Trainer:
         net, ws = self.net, self.workspace(batch)
         fwd = net.forward_pass(ws)
         bwd = net.backward_pass(ws, ws.targets, cost=False)
-        # Fast check, no log or exp: a bound on every cost at most `diverge_above` (false for NaN) and a
-        # finite sum of all gradients. Only when it fails are the costs computed and checked model by model.
-        z = ws.Z[-1]
-        high, low = z.max(), z.min()
-        bound = cost_bound(net.output, high if high >= -low else -low, self.y_abs_max, net.sizes[-1])
-        if bound <= self.diverge_above and math.isfinite(bwd.flat.sum()):
+        # Fast check, two dot products and no log or exp: a bound on every cost at most `diverge_above`
+        # (false for NaN), from max|z| <= |z| (the Euclidean length of all logits), and a finite sum of the
+        # gradients' squares. Only when it fails are the costs computed and checked model by model.
+        z_length = math.sqrt(dot(ws.logits, ws.logits))
+        bound = cost_bound(net.output, z_length, self.y_abs_max, net.sizes[-1])
+        if bound <= self.diverge_above and math.isfinite(dot(bwd.flat, bwd.flat)):
             return fwd, bwd, False
         if net.packed and net.K > 1:  # one model's overflow may have leaked into its neighbours: redo, guarded
             fwd = net.forward_pass(ws, guard=True)
