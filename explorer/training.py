@@ -15,6 +15,7 @@ the lesson), so numpy's warnings are silenced inside a step and the finiteness c
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -211,7 +212,7 @@ class Trainer:
             raise ValueError(f"blas_threads={blas_threads!r} must be None or a positive integer")
         self.blas_threads = blas_threads
         # Looks up the BLAS libraries loaded now (about 2 ms); a library loaded later is left alone.
-        self.blas = ThreadpoolController() if blas_threads is not None else None
+        self.blas = [] if blas_threads is None else ThreadpoolController().select(user_api="blas").lib_controllers
         self.step = 0
         self.diverged_at = np.full(net.K, -1)
         self.any_active = True
@@ -277,7 +278,19 @@ class Trainer:
         """
         if self.blas_threads is None:
             return contextlib.nullcontext()
-        return self.blas.limit(limits=self.blas_threads, user_api="blas")
+        return self._blas_limited()
+
+    @contextlib.contextmanager
+    def _blas_limited(self):
+        # Straight to each library's own setter: threadpoolctl's `limit` takes ~17 us, paid at every snapshot.
+        before = [lib.get_num_threads() for lib in self.blas]
+        for lib in self.blas:
+            lib.set_num_threads(self.blas_threads)
+        try:
+            yield
+        finally:
+            for lib, threads in zip(self.blas, before, strict=True):
+                lib.set_num_threads(threads)
 
     def run(self, steps: int) -> np.ndarray:
         """Train `steps` updates with no snapshots; return the cost of each model at the last step."""
@@ -361,23 +374,24 @@ class Trainer:
             if bwd.cost is None:
                 bwd.cost = net.pass_cost(ws, ws.targets)
             cost = bwd.cost.astype(np.float64)
-            accuracy = net.accuracy(fwd.output, ws.targets.T).astype(np.float64)
+            accuracy = net.pass_accuracy(ws, ws.targets).astype(np.float64)
             cost[frozen] = np.nan
             accuracy[frozen] = np.nan
 
             def blank(*stats: np.ndarray) -> None:
-                for values in stats:
-                    values[:, frozen] = np.nan
+                if frozen.any():
+                    for values in stats:
+                        values[:, frozen] = np.nan
 
-            weights, biases = net.views(net.params.copy())  # one copy, cut into layers
-            weight_grads, _ = net.views(bwd.flat.copy())
+            weights, biases = [w.copy() for w in net.W], [b.copy() for b in net.b]
+            weight_grads = [g.copy() for g in bwd.dW]
 
             # Statistics over each model's values, in the order they are stored: (K, n, m) blocks.
             Z, A = ws.blocks["Z"], ws.blocks["A"]
             dA = ws.blocks["dA"][:-1] + [output_gradient(net.output, A[-1], ws.blocks["dZ"][-1], ws.targets, axis=-2)]
-            z_mean, z_std = _mean_std(Z, K)
-            a_mean, a_std = _mean_std(A, K)
-            grad_std = _mean_std(dA, K)[1]
+            z_mean, z_std = _mean_std(Z)
+            a_mean, a_std = _mean_std(A)
+            grad_std = _mean_std(dA)[1]
             weight_norm, grad_norm = _norms(net.W, K), _norms(bwd.dW, K)
             blank(z_mean, z_std, a_mean, a_std, grad_std, weight_norm, grad_norm)
             snap = Snapshot(
@@ -406,11 +420,11 @@ class Trainer:
                 snap.grad_hist = np.stack([_count_in_bins(g, self.grad_bins) for g in dA])
             if self.probe is not None:
                 snap.probe = net.forward_pass(self.probe_workspace).output.copy()
-            for name, (_, y) in self.evaluate.items():
+            for name in self.evaluate:
                 ws = self.evaluation_workspaces[name]
-                out = net.forward_pass(ws)
+                net.forward_pass(ws)
                 ev_cost = net.pass_cost(ws, ws.targets).astype(np.float64)
-                ev_acc = net.accuracy(out.output, y).astype(np.float64)
+                ev_acc = net.pass_accuracy(ws, ws.targets).astype(np.float64)
                 ev_cost[frozen], ev_acc[frozen] = np.nan, np.nan
                 snap.evaluation[name] = (ev_cost, ev_acc)
         return snap
@@ -527,26 +541,29 @@ def _is_count(value, minimum: int) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum
 
 
-def _mean_std(arrays: list[np.ndarray], K: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of each model's values in each array: two (len(arrays), K) arrays.
-    The same two-pass sums as np.mean and np.std, in fewer calls."""
-    means, stds = np.empty((len(arrays), K)), np.empty((len(arrays), K))
-    for l, x in enumerate(arrays):
-        x = x.reshape(K, -1)
-        n = x.shape[1]
-        np.divide(np.add.reduce(x, axis=1), n, out=means[l])
-        deviation = x - means[l][:, None]
-        np.multiply(deviation, deviation, out=deviation)
-        np.sqrt(np.add.reduce(deviation, axis=1) / n, out=stds[l])
-    return means, stds
+def _mean_std(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each model's values in each layer: two (len(blocks), K) arrays.
+
+    The blocks are the layers' (K, n^[l], m) arrays. All layers are reduced at once: joined along the
+    unit axis, each model's values are one row in which layer l is one segment, and one np.add.reduceat
+    sums every segment. Two passes, as np.mean and np.std do, in float64.
+    """
+    joined = np.concatenate(blocks, axis=1, dtype=np.float64)  # (K, sum of n^[l], m): a copy
+    values = joined.reshape(len(joined), -1)
+    sizes = [block.shape[1] * block.shape[2] for block in blocks]
+    starts = [0] + list(itertools.accumulate(sizes))[:-1]
+    means = np.add.reduceat(values, starts, axis=1) / sizes
+    values -= np.repeat(means, sizes, axis=1)
+    np.multiply(values, values, out=values)
+    stds = np.sqrt(np.add.reduceat(values, starts, axis=1) / sizes)
+    return means.T, stds.T
 
 
-def _norms(arrays: list[np.ndarray], K: int) -> np.ndarray:
-    """Frobenius norm of each model's part of each array, (len(arrays), K)."""
-    norms = np.empty((len(arrays), K))
-    for l, x in enumerate(arrays):
-        x = x.reshape(K, -1)
-        np.sqrt(np.einsum("ki,ki->k", x, x), out=norms[l])
+def _norms(matrices: list[np.ndarray], K: int) -> np.ndarray:
+    """Frobenius norm of each model's matrix in each layer's (K, n_out, n_in), (len(matrices), K)."""
+    norms = np.empty((len(matrices), K))
+    for l, x in enumerate(matrices):
+        np.sqrt(np.einsum("kij,kij->k", x, x), out=norms[l])
     return norms
 
 
