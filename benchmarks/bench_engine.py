@@ -191,7 +191,7 @@ class CountedCall:
 
 def count_numpy_calls(work: Workload, steps: int = 200) -> tuple[float, Counter]:
     """numpy calls per training step in explorer's code: functions and ufuncs called through `np` (and
-    scipy's expit), plus ndarray methods (seen by sys.setprofile as C calls from the engine's frames)."""
+    scipy's expit, and np.dot as the engine holds it), plus ndarray methods (seen by sys.setprofile as C calls from the engine's frames)."""
     net = work.network()
     trainer = work.trainer(net)
     engine_files = {network_module.__file__, training_module.__file__}
@@ -202,6 +202,8 @@ def count_numpy_calls(work: Workload, steps: int = 200) -> tuple[float, Counter]
             owner = getattr(arg, "__self__", None)
             if isinstance(owner, (np.ndarray, np.generic)):
                 counts[f"ndarray.{arg.__name__}"] += 1
+            elif arg is network_module.dot:  # np.dot's undispatched implementation, bound at import
+                counts["np.dot"] += 1
 
     saved = network_module.np, training_module.np, network_module.expit
     network_module.np = CountingModule(np, counts)
