@@ -86,6 +86,9 @@ def workloads(quick: bool) -> dict[str, Workload]:
                        init="xavier_normal"),
         "W3": Workload("W3", [64, 100, 100, 10], "relu", "softmax", digits.X / 16, digits.y, 0.1,
                        20 * -(-len(digits.y) // 128) // scale, batch_size=128),
+        # the digits MLP again in float32, in both engines (torch's own default dtype)
+        "W3f32": Workload("W3f32", [64, 100, 100, 10], "relu", "softmax", digits.X / 16, digits.y, 0.1,
+                          20 * -(-len(digits.y) // 128) // scale, batch_size=128, dtype="float32"),
         "W4": Workload("W4", [784, 100, 100, 10], "relu", "softmax", X4, y4, 0.1, -(-m4 // 128), batch_size=128,
                        dtype="float32"),
     }
@@ -191,7 +194,8 @@ class CountedCall:
 
 def count_numpy_calls(work: Workload, steps: int = 200) -> tuple[float, Counter]:
     """numpy calls per training step in explorer's code: functions and ufuncs called through `np` (and
-    scipy's expit, and np.dot as the engine holds it), plus ndarray methods (seen by sys.setprofile as C calls from the engine's frames)."""
+    scipy's expit, and np.dot as the engine holds it), plus ndarray methods (seen by sys.setprofile as C
+    calls from the engine's frames)."""
     net = work.network()
     trainer = work.trainer(net)
     engine_files = {network_module.__file__, training_module.__file__}
@@ -299,20 +303,31 @@ def main() -> None:
                     times.setdefault(name, {}).setdefault(engine, []).append(elapsed)
                 costs.setdefault(name, {})[engine] = cost
         # W5: four initializations of W1 stacked, one alone, four separate runs
-        stacked = w1.network(init=stack_inits, seed=[0, 1, 2, 3])
+        stacked = w1.network(init=stack_inits, seed=[0, 1, 2, 3])  # layout "auto": packed here
         elapsed_stacked, _ = run_explorer(w1, stacked)
+        other_layout = w1.network(init=stack_inits, seed=[0, 1, 2, 3], layout="stacked")
+        elapsed_other_layout, _ = run_explorer(w1, other_layout)
         elapsed_one, _ = run_explorer(w1, w1.network(init=stack_inits[0]))
         elapsed_four = sum(run_explorer(w1, w1.network(init=i, seed=k))[0] for k, i in enumerate(stack_inits))
-        # snapshots every 100 steps against none; float32 against float64
-        trainer = w1.trainer(w1.network())
-        start = time.perf_counter()
-        for _ in trainer.snapshots(every=100, steps=w1.steps):
-            pass
-        elapsed_snapshots = time.perf_counter() - start
-        elapsed_plain, _ = run_explorer(w1, w1.network())
+        # snapshots every 100 steps against none, one right after the other (alternating which goes first,
+        # and compared pairwise: the machine's load drifts); float32 against float64
+        def with_snapshots():
+            trainer = w1.trainer(w1.network())
+            start = time.perf_counter()
+            for _ in trainer.snapshots(every=100, steps=w1.steps):
+                pass
+            return time.perf_counter() - start
+
+        if repeat % 2:
+            elapsed_plain, _ = run_explorer(w1, w1.network())
+            elapsed_snapshots = with_snapshots()
+        else:
+            elapsed_snapshots = with_snapshots()
+            elapsed_plain, _ = run_explorer(w1, w1.network())
         elapsed_f32, _ = run_explorer(w1, w1.network(dtype="float32"))
         if repeat:
             for key, value in [("stacked", elapsed_stacked), ("one", elapsed_one), ("four", elapsed_four),
+                               ("stacked_layout", elapsed_other_layout),
                                ("snapshots", elapsed_snapshots), ("plain", elapsed_plain), ("float32", elapsed_f32)]:
                 times.setdefault("W5", {}).setdefault(key, []).append(value)
         print(f"repeat {repeat}{' (warm-up)' if not repeat else ''} done, load {os.getloadavg()[0]:.2f}", flush=True)
@@ -329,12 +344,18 @@ def main() -> None:
     w5 = med["W5"]
     result["W5"] = {"stacked_s": round(w5["stacked"], 4), "one_s": round(w5["one"], 4),
                     "four_separate_s": round(w5["four"], 4), "stacked_over_one": round(w5["stacked"] / w5["one"], 2)}
+    result["W5"]["stacked_layout_s"] = round(w5["stacked_layout"], 4)
     print(f"W5: K=4 stacked {summary(times['W5']['stacked'])}; one model {summary(times['W5']['one'])}; "
-          f"four separate runs {summary(times['W5']['four'])}; stacked/one {w5['stacked'] / w5['one']:.2f}")
+          f"four separate runs {summary(times['W5']['four'])}; stacked/one {w5['stacked'] / w5['one']:.2f}; "
+          f"four separate/stacked {w5['four'] / w5['stacked']:.2f}")
+    print(f"    K=4 in the (K, n, m) 'stacked' layout instead of packed block-diagonal: "
+          f"{summary(times['W5']['stacked_layout'])}")
 
-    overhead = w5["snapshots"] / w5["plain"] - 1
+    pairs = [s / p - 1 for s, p in zip(times["W5"]["snapshots"], times["W5"]["plain"], strict=True)]
+    overhead = statistics.median(pairs)
     print(f"W1 with snapshots every 100 steps: {summary(times['W5']['snapshots'])}; without: "
-          f"{summary(times['W5']['plain'])}; overhead {100 * overhead:.1f}%")
+          f"{summary(times['W5']['plain'])}; overhead {100 * overhead:.1f}% (median of the {len(pairs)} "
+          f"pairs run back to back: {', '.join(f'{100 * p:.0f}%' for p in pairs)})")
     print(f"W1 float32: {summary(times['W5']['float32'])}; float64/float32 {w5['plain'] / w5['float32']:.2f}x")
 
     per_step, counts = count_numpy_calls(w1)

@@ -52,7 +52,8 @@ RECORDER = "() => {" + dk._VISIBLE + """
     for (const g of visiblePlots()) {
         if (g.__recorder) continue;
         g.__recorder = true;
-        for (const name of ['plotly_update', 'plotly_restyle', 'plotly_relayout', 'plotly_afterplot'])
+        for (const name of ['plotly_update', 'plotly_restyle', 'plotly_relayout', 'plotly_afterplot',
+                            'plotly_animatingframe', 'plotly_animated'])
             g.on(name, () => window.__redraws.push([performance.now(), name]));
         // how long plotly.js takes to draw the figure: from its plotly_beforeplot to its plotly_afterplot
         g.on('plotly_beforeplot', () => { g.__began = performance.now(); return true; });
@@ -87,6 +88,10 @@ STEP = """() => {
 }"""
 
 
+# A redraw is a Plotly.update (the whole figure) or a Plotly.animate (quick_update: the changed traces alone).
+REDRAW = {"plotly_update", "plotly_animatingframe"}
+
+
 def load() -> float:
     return os.getloadavg()[0]
 
@@ -113,6 +118,16 @@ class Frames:
     def mark(self) -> tuple[int, int]:
         self.largest = 0
         return self.received, self.sent
+
+
+def main_thread_ms(page) -> float:
+    """Milliseconds the page's main thread has been busy so far (Chromium's TaskDuration: scripts, style,
+    layout, paint), through the DevTools protocol."""
+    if not hasattr(page, "_busy_session"):
+        page._busy_session = page.context.new_cdp_session(page)
+        page._busy_session.send("Performance.enable")
+    metrics = page._busy_session.send("Performance.getMetrics")["metrics"]
+    return 1000 * next(m["value"] for m in metrics if m["name"] == "TaskDuration")
 
 
 def now(page) -> float:
@@ -151,7 +166,7 @@ def start_training(page) -> bool:
     t = page.evaluate(PRESS, "Train")
     if t is None:
         return False
-    wait(page, lambda: len(redraws(page, t, {"plotly_update"})) >= 2, timeout=30)
+    wait(page, lambda: len(redraws(page, t, REDRAW)) >= 2, timeout=30)
     return dk.training(page)
 
 
@@ -197,7 +212,7 @@ def during_training(page, count: int) -> dict:
                 continue
             (pause if kind == "pause" else control).append(latency)
             if kind == "pause":
-                after_pause.append(len(redraws(page, t, {"plotly_update"})))
+                after_pause.append(len(redraws(page, t, REDRAW)))
     return {"pause_ms": summary(pause), "control_ms": summary(control),
             "redraws_after_pause": max(after_pause) if after_pause else None}
 
@@ -209,17 +224,19 @@ def training_rate(page, frames: Frames, window: float) -> dict:
     if not start_training(page):
         return {"error": "could not start training"}
     received, sent = frames.mark()
+    busy0 = main_thread_ms(page)
     t0, step0 = now(page), page.evaluate(STEP)
     page.evaluate("() => { window.__plots = []; }")
     page.wait_for_timeout(window * 1000)
     t1, step1, still = now(page), page.evaluate(STEP), dk.training(page)
+    busy = main_thread_ms(page) - busy0
     plots = page.evaluate("() => window.__plots")
-    drawn = len([t for t in redraws(page, t0, {"plotly_update"}) if t <= t1])
+    drawn = len([t for t in redraws(page, t0, REDRAW) if t <= t1])
     pressed = page.evaluate(PRESS, "Pause")
     latency = settle(page, pressed) if pressed is not None else None
-    late = len(redraws(page, pressed, {"plotly_update"})) if pressed is not None else None
+    late = len(redraws(page, pressed, REDRAW)) if pressed is not None else None
     received, sent = frames.received - received, frames.sent - sent
-    total = len([t for t in redraws(page, t0, {"plotly_update"})])
+    total = len([t for t in redraws(page, t0, REDRAW)])
     seconds = (t1 - t0) / 1000
     return {"redraws_per_s": round(drawn / seconds, 2),
             "steps_per_s": round((step1 - step0) / seconds) if step0 is not None and step1 is not None else None,
@@ -227,6 +244,8 @@ def training_rate(page, frames: Frames, window: float) -> dict:
             "bytes_out_per_redraw": round(sent / max(total, 1)),
             "largest_frame": frames.largest,
             "plotly_draw_ms_median": round(statistics.median(plots), 1) if plots else None,
+            "page_busy_ms_per_redraw": round(busy / max(drawn, 1), 1),
+            "page_busy_fraction": round(busy / (t1 - t0), 2),
             "pause_ms": round(latency, 1) if latency is not None else None,
             "redraws_after_pause": late, "trained_whole_window": still, "load": load()}
 

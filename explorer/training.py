@@ -389,9 +389,10 @@ class Trainer:
             # Statistics over each model's values, in the order they are stored: (K, n, m) blocks.
             Z, A = ws.blocks["Z"], ws.blocks["A"]
             dA = ws.blocks["dA"][:-1] + [output_gradient(net.output, A[-1], ws.blocks["dZ"][-1], ws.targets, axis=-2)]
-            z_mean, z_std = _mean_std(Z)
-            a_mean, a_std = _mean_std(A)
-            grad_std = _mean_std(dA)[1]
+            means, stds = _mean_std(Z + A + dA)  # every layer of the three at once
+            L = net.L
+            z_mean, a_mean = means[:L], means[L : 2 * L]
+            z_std, a_std, grad_std = stds[:L], stds[L : 2 * L], stds[2 * L :]
             weight_norm, grad_norm = _norms(net.W, K), _norms(bwd.dW, K)
             blank(z_mean, z_std, a_mean, a_std, grad_std, weight_norm, grad_norm)
             snap = Snapshot(

@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer import datasets, initializers
-from explorer.apps.live import LiveApp, binary_rows
+from explorer.apps.live import LiveApp, colour_image, png_uri
 from explorer.initializers import Initializer
 from explorer.network import Network
 from explorer.training import History, Snapshot, Trainer
@@ -63,6 +63,7 @@ CLASS_COLORS = ("#e8731a", "#2b6cb0")  # class 0, class 1
 BOUNDARY_SCALE = [[0, "#f9c89b"], [0.5, "#ececec"], [1, "#a9c8ea"]]  # P(class 1) from 0 to 1: 0.5 is grey
 POSITIVE, NEGATIVE, ZERO = "#2b6cb0", "#d62728", "#9a9a9a"  # link colours by sign
 THINNEST, THICKEST = 0.5, 8.0  # link widths in pixels
+WIDTHS = 8  # links are drawn in this many widths, from just above THINNEST to THICKEST
 HOVER_AT = 0.62  # where along a link (from its input end) its hover point sits: keeps them apart
 
 # Where the panels sit on the page (fractions of the figure), and the axes that make_subplots gives them.
@@ -231,8 +232,9 @@ class ThreeLayerApp(LiveApp):
         self.index["boundary"] = len(traces)
         for k in range(len(labels)):
             x, y = "x" + BOUNDARY_AXES[k], "y" + BOUNDARY_AXES[k]
-            traces.append(go.Heatmap(z=[[0.5]], zmin=0, zmax=1, colorscale=BOUNDARY_SCALE, xaxis=x, yaxis=y,
-                                     showscale=not self.compare, hovertemplate="P(class 1) = %{z:.2f}<extra></extra>",
+            # The boundary itself is a layout image (see draw_boundaries); this empty heatmap gives its colour bar.
+            traces.append(go.Heatmap(z=[[None]], zmin=0, zmax=1, colorscale=BOUNDARY_SCALE, xaxis=x, yaxis=y,
+                                     showscale=not self.compare, hoverinfo="skip",
                                      colorbar=dict(title=dict(text="P(class 1)", side="right"), thickness=10,
                                                    len=0.6, x=MIDDLE_X[1] + 0.005)))
             traces.append(go.Scatter(x=[], y=[], mode="markers", showlegend=False, hoverinfo="skip", xaxis=x, yaxis=y,
@@ -242,10 +244,16 @@ class ThreeLayerApp(LiveApp):
 
         sizes = ARCHITECTURES[self.architecture.value][0]
         net_x, net_y = "x" + NETWORK_AXIS, "y" + NETWORK_AXIS
-        # The links are layout shapes, not traces: the browser redraws 75 lines far faster that way.
+        # The links: one line trace per colour and width, each holding the links drawn alike (75 traces, one per
+        # link, would redraw far slower). Scatter traces, so that a redraw redraws them alone (quick_update).
         self.links = [(l, j, i) for l in range(1, len(sizes)) for j in range(sizes[l]) for i in range(sizes[l - 1])]
-        self.link_lines = [dict(type="line", xref=net_x, yref=net_y, layer="below", x0=l - 1, x1=l,
-                                y0=unit_y(sizes, l - 1, i), y1=unit_y(sizes, l, j)) for l, j, i in self.links]
+        self.link_lines = [((l - 1, unit_y(sizes, l - 1, i)), (l, unit_y(sizes, l, j))) for l, j, i in self.links]
+        self.index["links"] = len(traces)
+        self.link_styles = [(ZERO, THINNEST)] + [(color, link_width(level)) for color in (POSITIVE, NEGATIVE)
+                                                 for level in range(1, WIDTHS + 1)]
+        for color, width in self.link_styles:
+            traces.append(go.Scatter(x=[], y=[], mode="lines", line=dict(color=color, width=width), hoverinfo="skip",
+                                     showlegend=False, xaxis=net_x, yaxis=net_y))
         self.index["link_hover"] = len(traces)
         hover_x = [l - 1 + HOVER_AT for l, _, _ in self.links]
         hover_y = [(1 - HOVER_AT) * unit_y(sizes, l - 1, i) + HOVER_AT * unit_y(sizes, l, j) for l, j, i in self.links]
@@ -259,6 +267,10 @@ class ThreeLayerApp(LiveApp):
                                  hovertemplate="%{hovertext}<extra></extra>", showlegend=False,
                                  marker=dict(size=18, color="white", line=dict(width=2, color="#333333")),
                                  xaxis=net_x, yaxis=net_y))
+        self.index["largest"] = len(traces)  # the largest |value| drawn: text in a trace redraws cheaply
+        traces.append(go.Scatter(x=[len(sizes) - 1], y=[max(sizes) / 2], mode="text", text=[""],
+                                 textposition="bottom left", hoverinfo="skip", showlegend=False,
+                                 xaxis=net_x, yaxis=net_y))
         names = ["input"] + ["ReLU"] * (len(sizes) - 2) + ["sigmoid"]
         traces.append(go.Scatter(x=list(range(len(sizes))), y=[-max(sizes) / 2 - 0.3] * len(sizes), mode="text",
                                  text=names, textposition="bottom center", hoverinfo="skip", showlegend=False,
@@ -268,7 +280,9 @@ class ThreeLayerApp(LiveApp):
         fig.data = []
         fig.add_traces(traces)
         with fig.batch_update():
-            fig.layout.shapes = [dict(line, line=dict(width=THINNEST, color=ZERO)) for line in self.link_lines]
+            fig.layout.images = [dict(source=png_uri(np.zeros((1, 1, 3))), xref="x" + BOUNDARY_AXES[k],
+                                      yref="y" + BOUNDARY_AXES[k], sizing="stretch", layer="below")
+                                 for k in range(len(labels))]
             self.arrange(len(labels), sizes)
 
     def arrange(self, panels: int, sizes: list[int]) -> None:
@@ -304,90 +318,101 @@ class ThreeLayerApp(LiveApp):
         ]
 
     def show_data(self) -> None:
-        """The data points and the probe grid of this run, in every boundary panel."""
+        """The data points of this run in every boundary panel, and the place of the probe grid's picture."""
         fig, data, grid = self.figure, self.data, self.grid
+        # the picture covers the grid's cells, each centred on its probe point
+        half_x, half_y = (grid.xs[1] - grid.xs[0]) / 2, (grid.ys[1] - grid.ys[0]) / 2
+        x_range = [round(grid.xs[0] - half_x, 3), round(grid.xs[-1] + half_x, 3)]
+        y_range = [round(grid.ys[0] - half_y, 3), round(grid.ys[-1] + half_y, 3)]
         with fig.batch_update():
             for k in range(len(self.shown)):
-                heatmap, points = fig.data[self.index["boundary"] + 2 * k], fig.data[self.index["boundary"] + 2 * k + 1]
-                heatmap.update(x=grid.xs.round(3), y=grid.ys.round(3))
+                points = fig.data[self.index["boundary"] + 2 * k + 1]
                 points.update(x=data.X[:, 0].round(3), y=data.X[:, 1].round(3), marker_color=data.y)
+                fig.layout["xaxis" + BOUNDARY_AXES[k]].range = x_range
+                fig.layout["yaxis" + BOUNDARY_AXES[k]].range = y_range
+                fig.layout.images[k].update(x=x_range[0], y=y_range[1], sizex=x_range[1] - x_range[0],
+                                            sizey=y_range[1] - y_range[0])
 
     # -- the figure: redraw -------------------------------------------------------------------
 
     def redraw(self) -> None:
+        """New data go in a full update of the figure (rare); everything else in a quick one (every redraw)."""
         fig = self.figure
-        with fig.batch_update():
-            if not self.data_shown:
-                self.show_data()
-                self.data_shown = True
-            self.draw_costs()
-            self.draw_boundaries()
-            self.draw_network()
+        if not self.data_shown:
+            self.show_data()
+            self.data_shown = True
+        layout: dict = {}
+        traces: dict[int, dict] = {}
+        self.draw_costs(layout, traces)
+        self.draw_boundaries(layout)
+        self.draw_network(layout, traces)
+        fig.quick_update(layout, traces)
 
-    def draw_costs(self) -> None:
+    def draw_costs(self, layout: dict, traces: dict) -> None:
         """Each model's cost up to now; a diverged model's curve ends where it diverged, with a red cross."""
-        fig, snap = self.figure, self.snapshot
+        snap = self.snapshot
         steps, values = self.costs.x, self.costs.y
         crosses: tuple[list, list, list] = ([], [], [])
         for k in range(len(self.shown)):
             cost = values[:, k]
             kept = np.isfinite(cost) & (cost > 0)  # NaN after divergence, and a log axis cannot show 0
             mode = "lines" if kept.sum() > 2 else "lines+markers"  # a line of one point would not show
-            fig.data[self.index["cost"] + k].update(x=steps[kept], y=cost[kept], mode=mode)
+            traces[self.index["cost"] + k] = {"x": steps[kept], "y": cost[kept], "mode": mode}
             if snap.diverged[k]:
                 crosses[0].append(int(snap.diverged_at[k]))
-                crosses[1].append(cost[kept][-1] if kept.any() else self.trainer.diverge_above)
+                crosses[1].append(float(cost[kept][-1]) if kept.any() else self.trainer.diverge_above)
                 name = self.model_labels()[k].split(" (")[0] + " " if self.compare else ""
                 crosses[2].append(f"{name}diverged")
-        fig.data[self.index["diverged"]].update(x=crosses[0], y=crosses[1], text=crosses[2])
+        traces[self.index["diverged"]] = {"x": crosses[0], "y": crosses[1], "text": crosses[2]}
         shown = np.concatenate([values[np.isfinite(values) & (values > 0)], crosses[1]])
         if len(shown):
-            fig.layout.yaxis.range = log_range(shown.min(), shown.max())
+            layout["yaxis.range"] = log_range(shown.min(), shown.max())
 
-    def draw_boundaries(self) -> None:
-        """P(class 1) on the grid for each model, as it was at its latest finite snapshot."""
-        fig, labels = self.figure, self.model_labels()
+    def draw_boundaries(self, layout: dict) -> None:
+        """P(class 1) on the grid for each model, as it was at its latest finite snapshot, as a picture."""
+        labels = self.model_labels()
         for k, snap in enumerate(self.shown):
             title = labels[k] if self.compare else f"decision boundary · {labels[k]}"
             if snap is None:
-                fig.layout.annotations[1 + k].text = f"{title}: no finite output"
+                layout[f"annotations[{1 + k}].text"] = f"{title}: no finite output"
                 continue
-            probability = self.grid.as_image(snap.probe[k, :, 0])
-            fig.fast_update(traces={self.index["boundary"] + 2 * k: {"z": binary_rows(probability, decimals=2)}})
-            right = f"{snap.accuracy[k]:.0%} right" if np.isfinite(snap.accuracy[k]) else "diverged"
-            fig.layout.annotations[1 + k].text = f"{title} · {right}"
+            probability = self.grid.as_image(snap.probe[k, :, 0])  # rows follow the grid's y, upwards
+            layout[f"images[{k}].source"] = png_uri(colour_image(probability[::-1], BOUNDARY_SCALE))
+            # the accuracy is in the status line: a changing title would redraw the whole figure
+            layout[f"annotations[{1 + k}].text"] = title if np.isfinite(snap.accuracy[k]) else f"{title} · diverged"
 
-    def draw_network(self) -> None:
+    def draw_network(self, layout: dict, traces: dict) -> None:
         """Links coloured by sign and as wide as their size, relative to the largest one drawn."""
-        fig = self.figure
         k = list(CLASSIC).index(self.drawn.value) if self.compare else 0
         snap = self.shown[k]
         gradients = self.links_show.value == "gradients"
         what = "dCost/dw" if gradients else "w"
         title = f"network of {self.model_labels()[k]}" if self.compare else "network"
+        last = len(self.figure.layout.annotations) - 1
         if snap is None:
-            fig.layout.annotations[-1].text = f"{title}: no finite weights"
+            layout[f"annotations[{last}].text"] = f"{title}: no finite weights"
             return
+        layout[f"annotations[{last}].text"] = f"{title} · blue +, red −, width ∝ |{what}|"
         matrices = snap.weight_grads if gradients else snap.weights
         values = np.array([matrices[l - 1][k, j, i] for l, j, i in self.links])
-        widths, colors = link_styles(values)
-        # fast_update: plotly would validate 75 Shape objects, which took longer than the rest of the redraw
-        shapes = [dict(line, line=dict(width=width, color=color))
-                  for line, width, color in zip(self.link_lines, widths, colors, strict=True)]
-        fig.fast_update(layout={"shapes": shapes})
-        fig.data[self.index["link_hover"]].hovertext = [
+        lines = [([], []) for _ in self.link_styles]
+        for style, ((x0, y0), (x1, y1)) in zip(link_style_indexes(values), self.link_lines, strict=True):
+            lines[style][0].extend([x0, x1, None])
+            lines[style][1].extend([y0, y1, None])
+        for style, (xs, ys) in enumerate(lines):
+            traces[self.index["links"] + style] = {"x": xs, "y": ys}
+        traces[self.index["link_hover"]] = {"hovertext": [
             f"{what}: layer {l - 1} unit {i + 1} → layer {l} unit {j + 1}<br>{what} = {v:+.4g}"
             for (l, j, i), v in zip(self.links, values, strict=True)
-        ]
+        ]}
         sizes = ARCHITECTURES[self.architecture.value][0]
         node_text = [f"input x{j + 1}" for j in range(sizes[0])]
         for l in range(1, len(sizes)):
             kind = "output (sigmoid)" if l == len(sizes) - 1 else "ReLU unit"
             node_text += [f"layer {l} {kind} {j + 1}<br>bias b = {snap.biases[l - 1][k, j]:+.4g}"
                           for j in range(sizes[l])]
-        fig.data[self.index["nodes"]].hovertext = node_text
-        largest = np.abs(values).max()
-        fig.layout.annotations[-1].text = f"{title} · blue +, red −, width ∝ |{what}| (largest {largest:.2g})"
+        traces[self.index["nodes"]] = {"hovertext": node_text}
+        traces[self.index["largest"]] = {"text": [f"largest |{what}| {np.abs(values).max():.2g}"]}
 
 
 def unit_y(sizes: list[int], l: int, j: int) -> float:
@@ -395,26 +420,33 @@ def unit_y(sizes: list[int], l: int, j: int) -> float:
     return (sizes[l] - 1) / 2 - j
 
 
-def log_range(low: float, high: float, min_decades: float = 1.0) -> list[float]:
-    """A log-axis range (in powers of ten) around [low, high], at least `min_decades` tall.
+def log_range(low: float, high: float, min_decades: float = 1.0, step: float = 0.25) -> list[float]:
+    """A log-axis range (in powers of ten) around [low, high], at least `min_decades` tall, its ends rounded
+    outwards to multiples of `step` decades.
 
     Plotly's own autorange would zoom a flat curve (the zero start's cost stays at 0.693...) to a sliver
-    of 1e-16 and draw rounding noise as a cliff.
+    of 1e-16 and draw rounding noise as a cliff. The rounding keeps the range the same from one redraw to the
+    next until the curve leaves it: a new range makes the browser redraw the whole figure.
     """
     bottom, top = np.log10(low), np.log10(high)
     if top - bottom < min_decades:
         middle = (top + bottom) / 2
         bottom, top = middle - min_decades / 2, middle + min_decades / 2
     pad = 0.05 * (top - bottom)
-    return [round(bottom - pad, 3), round(top + pad, 3)]
+    return [float(np.floor((bottom - pad) / step) * step), float(np.ceil((top + pad) / step) * step)]
 
 
-def link_styles(values: np.ndarray) -> tuple[list[float], list[str]]:
-    """Width (relative to the largest |value|) and colour (by sign) of each link."""
-    largest = np.abs(values).max()
-    if largest > 0:
-        widths = THINNEST + (THICKEST - THINNEST) * np.abs(values) / largest
-    else:
-        widths = np.full(len(values), THINNEST)
-    colors = [POSITIVE if v > 0 else NEGATIVE if v < 0 else ZERO for v in values]
-    return widths.round(2).tolist(), colors
+def link_width(level: int) -> float:
+    """The width of a link of width level 1..WIDTHS (0 for a zero value: THINNEST)."""
+    return round(THINNEST + (THICKEST - THINNEST) * level / WIDTHS, 2)
+
+
+def link_style_indexes(values: np.ndarray) -> list[int]:
+    """Each link's style among ThreeLayerApp.link_styles: 0 for a zero value (grey, thinnest), else its colour
+    (1..WIDTHS positive, then negative) and its width level ceil(WIDTHS |value| / largest |value|), 1..WIDTHS."""
+    magnitude = np.abs(values)
+    largest = magnitude.max()
+    if largest == 0:
+        return [0] * len(values)
+    levels = np.clip(np.ceil(WIDTHS * magnitude / largest), 1, WIDTHS).astype(int)
+    return [0 if v == 0 else (level if v > 0 else WIDTHS + level) for v, level in zip(values, levels, strict=True)]
