@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from explorer import datasets, initializers
+from explorer import datasets, initializers, training
 from explorer.network import Network
 from explorer.training import Trainer, histogram_counts
 
@@ -254,3 +254,52 @@ def test_blas_is_held_to_one_thread_only_while_training(xor, monkeypatch):
     assert after_yield == before  # the limit does not leak to the code that pulls the snapshots
     with pytest.raises(ValueError, match="blas_threads=0"):
         Trainer(Network([2, 4, 1]), X, y, blas_threads=0)
+
+
+@pytest.mark.parametrize("layout", ["packed", "stacked"])
+def test_every_models_statistics_cost_and_accuracy_match_a_direct_computation(layout):
+    """A snapshot's per-layer statistics, cost and accuracy for each model of a stack, against numpy on the
+    network's own (K, m, n) views: the snapshot computes them from its column-per-example buffers."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((50, 3)), rng.integers(0, 4, 50)
+    net = Network([3, 6, 5, 4], hidden="tanh", output="softmax", init=["he_normal", "xavier_normal", "lecun_normal"],
+                  seed=[1, 2, 3], layout=layout)
+    fwd = net.forward(X)
+    bwd = net.backward(fwd, y)
+    Z, A, dA = [z.copy() for z in fwd.Z], [a.copy() for a in fwd.A[1:]], [d.copy() for d in bwd.dA]
+    dW, output = [d.copy() for d in bwd.dW], fwd.output.copy()
+    cost, accuracy = net.cost(X, y), net.accuracy(output, y)
+    snap = next(Trainer(net, X, y, evaluate={"again": (X, y)}).snapshots())
+    for l in range(net.L):
+        for k in range(net.K):
+            assert snap.z_mean[l, k] == pytest.approx(Z[l][k].mean(), abs=1e-12)
+            assert snap.z_std[l, k] == pytest.approx(Z[l][k].std(), rel=1e-12)
+            assert snap.a_mean[l, k] == pytest.approx(A[l][k].mean(), abs=1e-12)
+            assert snap.a_std[l, k] == pytest.approx(A[l][k].std(), rel=1e-12)
+            assert snap.grad_std[l, k] == pytest.approx(dA[l][k].std(), rel=1e-12)
+            assert snap.weight_norm[l, k] == pytest.approx(np.linalg.norm(net.W[l][k]), rel=1e-12)
+            assert snap.grad_norm[l, k] == pytest.approx(np.linalg.norm(dW[l][k]), rel=1e-12)
+    assert np.allclose(snap.cost, cost, rtol=1e-12) and np.array_equal(snap.accuracy, accuracy)
+    assert np.allclose(snap.evaluation["again"][0], cost, rtol=1e-12)
+    assert np.array_equal(snap.evaluation["again"][1], accuracy)
+    assert np.array_equal(snap.output, output)
+    assert len(set(np.round(snap.cost, 9))) == 3  # three different models, not one repeated
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("lr", [0.05, "per entry"])
+def test_sgd_step_is_params_minus_lr_times_grads(dtype, lr):
+    """One learning rate takes the BLAS axpy path, one per entry the numpy path: both give theta - lr g,
+    to within rounding (axpy may fuse the multiply and the add)."""
+    rng = np.random.default_rng(1)
+    params, grads = rng.standard_normal(1000).astype(dtype), rng.standard_normal(1000).astype(dtype)
+    rates = np.full(1000, 0.05, dtype=dtype) if lr == "per entry" else lr
+    expected = params - np.asarray(rates, dtype=dtype) * grads
+    updated = params.copy()
+    optimizer = training.SGD(rates)
+    optimizer.step(updated, grads)
+    assert (optimizer.axpy is not None) == (lr != "per entry")
+    bound = 4 * np.finfo(dtype).eps * (np.abs(params) + np.abs(0.05 * grads))
+    assert np.all(np.abs(updated - expected) <= bound)
+    optimizer.step(updated, grads)  # a second step from the first
+    assert np.all(np.abs(updated - (expected - np.asarray(rates, dtype=dtype) * grads)) <= 3 * bound)
