@@ -227,7 +227,9 @@ def training_rate(page, frames: Frames, window: float) -> dict:
     busy0 = main_thread_ms(page)
     t0, step0 = now(page), page.evaluate(STEP)
     page.evaluate("() => { window.__plots = []; }")
-    page.wait_for_timeout(window * 1000)
+    deadline = time.monotonic() + window
+    while time.monotonic() < deadline and dk.training(page):  # a fast engine may end a press's run early
+        page.wait_for_timeout(100)
     t1, step1, still = now(page), page.evaluate(STEP), dk.training(page)
     busy = main_thread_ms(page) - busy0
     plots = page.evaluate("() => window.__plots")
@@ -238,7 +240,7 @@ def training_rate(page, frames: Frames, window: float) -> dict:
     received, sent = frames.received - received, frames.sent - sent
     total = len([t for t in redraws(page, t0, REDRAW)])
     seconds = (t1 - t0) / 1000
-    return {"redraws_per_s": round(drawn / seconds, 2),
+    return {"redraws_per_s": round(drawn / seconds, 2), "window_s": round(seconds, 1),
             "steps_per_s": round((step1 - step0) / seconds) if step0 is not None and step1 is not None else None,
             "bytes_in_per_redraw": round(received / max(total, 1)),
             "bytes_out_per_redraw": round(sent / max(total, 1)),

@@ -1,6 +1,9 @@
 """The three-layer demo: its controls change the figure as the engine predicts."""
 
 import asyncio
+import base64
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -18,10 +21,40 @@ def app():
 
 
 def drawn_links(app):
-    """(layer, unit, input unit) -> (width, colour) of every link as drawn in the figure."""
-    shapes = app.figure.layout.shapes
-    assert len(shapes) == len(app.links)
-    return {key: (shape.line.width, shape.line.color) for key, shape in zip(app.links, shapes, strict=True)}
+    """(layer, unit, input unit) -> (width, colour) of every link as drawn in the figure: each line segment
+    of the link traces, found by where it starts and ends (unit j of layer l sits at x = l, y = unit_y)."""
+    sizes = app.trainer.net.sizes
+    where = {((l - 1, three_layer.unit_y(sizes, l - 1, i)), (l, three_layer.unit_y(sizes, l, j))): (l, j, i)
+             for l, j, i in app.links}
+    drawn = {}
+    for trace in app.figure.data:
+        if trace.type == "scatter" and trace.mode == "lines" and trace.xaxis == "x" + three_layer.NETWORK_AXIS:
+            x, y = list(trace.x), list(trace.y)
+            assert x[2::3] == y[2::3] == [None] * (len(x) // 3)  # segments apart, not joined
+            for k in range(0, len(x), 3):
+                link = where[((x[k], y[k]), (x[k + 1], y[k + 1]))]
+                assert link not in drawn
+                drawn[link] = (trace.line.width, trace.line.color)
+    assert len(drawn) == len(app.links)
+    return drawn
+
+
+def boundary_pixels(app, k=0):
+    """The decision boundary picture of panel k as RGB pixels, decoded from its PNG (rows from the top)."""
+    png = base64.b64decode(app.figure.layout.images[k].source.split(",", 1)[1])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, at = {}, 8
+    while at < len(png):
+        size, kind = struct.unpack(">I4s", png[at:at + 8])
+        data = png[at + 8:at + 8 + size]
+        assert struct.unpack(">I", png[at + 8 + size:at + 12 + size])[0] == zlib.crc32(kind + data)
+        chunks[kind] = chunks.get(kind, b"") + data
+        at += 12 + size
+    width, height, depth, colour_type = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, colour_type) == (8, 2)
+    rows = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(height, 1 + 3 * width)
+    assert (rows[:, 0] == 0).all()  # no filter
+    return rows[:, 1:].reshape(height, width, 3)
 
 
 def hidden_unit_looks(app):
@@ -80,6 +113,26 @@ def test_he_init_draws_the_hidden_units_differently(app):
     assert hover[0].endswith(f"w = {w:+.4g}")
 
 
+def test_the_boundary_picture_shows_the_probability_of_class_1(app):
+    app.init.value = "he"
+    for _ in range(5):
+        app.step()
+    probability = app.grid.as_image(app.snapshot.probe[0, :, 0])  # rows follow the grid's y, upwards
+    pixels = boundary_pixels(app).astype(float)
+    assert pixels.shape == (len(app.grid.ys), len(app.grid.xs), 3)
+    # the colour scale: orange #f9c89b at 0, grey #ececec at 0.5, blue #a9c8ea at 1, straight lines between
+    low, middle, high = np.array([249, 200, 155]), np.array([236, 236, 236]), np.array([169, 200, 234])
+    p = probability[::-1, :, None]  # the picture's top row is the grid's highest y
+    expected = np.where(p < 0.5, low + (middle - low) * 2 * p, middle + (high - middle) * (2 * p - 1))
+    assert np.abs(pixels - expected).max() <= 0.5 + 1e-9  # rounded to whole levels
+    assert pixels.std(axis=(0, 1)).max() > 5  # He: not one flat colour
+    image = app.figure.layout.images[0]  # the picture covers the grid's cells, centred on its points
+    step = app.grid.xs[1] - app.grid.xs[0]
+    assert image.x == pytest.approx(app.grid.xs[0] - step / 2, abs=1e-3)
+    assert image.sizex == pytest.approx(len(app.grid.xs) * step, abs=2e-3)
+    assert image.y == pytest.approx(app.grid.ys[-1] + (app.grid.ys[1] - app.grid.ys[0]) / 2, abs=1e-3)
+
+
 def test_gradient_toggle_draws_the_gradients(app):
     app.init.value = "he"
     weights = drawn_links(app)
@@ -117,7 +170,7 @@ def test_compare_mode_trains_four_stacked_models_with_four_growing_curves(app):
     ]
     names = [app.figure.data[app.index["cost"] + k].name for k in range(4)]
     assert names == [label for label, _, _ in three_layer.CLASSIC.values()]
-    assert len([t for t in app.figure.data if t.type == "heatmap"]) == 4
+    assert len(app.figure.layout.images) == 4  # four boundaries
     assert app.init.disabled and app.drawn.layout.display is None
 
     app.stop_at = 300  # the live loop, run to a fixed step so that the test does not depend on the machine's speed
@@ -136,7 +189,7 @@ def test_compare_mode_trains_four_stacked_models_with_four_growing_curves(app):
     assert "appropriate" in app.figure.layout.annotations[-1].text
 
     app.mode.value = "single"
-    assert app.trainer.net.K == 1 and len([t for t in app.figure.data if t.type == "heatmap"]) == 1
+    assert app.trainer.net.K == 1 and len(app.figure.layout.images) == 1
     assert app.drawn.layout.display == "none"
 
 
@@ -158,7 +211,7 @@ def test_free_scale_slider_is_used_only_by_the_free_scale(app):
     assert not app.scale.disabled
     app.scale.value = 100.0
     assert app.snapshot.cost[0] == pytest.approx(8.13, abs=0.01)  # the same draw as "too large"
-    assert "v = 1e+02" in app.figure.layout.annotations[1].text
+    assert "v = 1e+02" in app.status.value
 
 
 def test_bad_seed_shows_a_message_and_the_app_recovers(app):
@@ -190,7 +243,7 @@ def test_a_diverging_model_is_marked_and_its_curve_ends_without_nan(app):
     assert len(y) >= 1 and np.isfinite(y).all()  # the curve stops at the divergence: no NaN, no None
     cross = app.figure.data[app.index["diverged"]]
     assert list(cross.x) == [2] and cross.text == ("diverged",)
-    assert np.isfinite(np.asarray(app.figure.data[app.index["boundary"]].z, dtype=float)).all()
+    assert boundary_pixels(app).shape == (three_layer.GRID, three_layer.GRID, 3)  # the last finite state
 
 
 def test_numbers_quoted_in_the_notebook(app):

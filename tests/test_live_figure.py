@@ -32,7 +32,6 @@ def test_a_report_plotly_cannot_merge_still_acknowledges_the_redraw(x):
     assert figure._trace_edit_in_process
     figure._js2py_traceDeltas = report(figure, computed)
     assert not figure._trace_edit_in_process
-    assert figure._js2py_traceDeltas is None
 
 
 def test_a_report_of_an_older_edit_does_not_acknowledge_the_latest():
@@ -144,24 +143,77 @@ def test_the_first_state_is_drawn_into_the_widget_without_an_error():
 
     app = ThreeLayerApp()
     assert app.message.value == ""
-    assert len(app.figure.layout.shapes) == len(app.links)
-    assert np.asarray(app.figure.data[app.index["boundary"]].z).shape == (50, 50)  # not the placeholder [[0.5]]
+    links = app.figure.data[app.index["links"]:app.index["link_hover"]]
+    assert sum(len(trace.x) for trace in links) == 3 * len(app.links)  # each link: its two ends and a gap
+    source = app.figure.layout.images[0].source  # the boundary's picture, not the 1x1 placeholder
+    assert source.startswith("data:image/png;base64,") and len(source) > 150
     app = HistogramsApp()
     assert app.message.value == ""
     assert np.asarray(app.figure.data[8].z).max() > 0  # the mosaic of the first batch
 
 
-def test_a_control_change_at_rest_sends_one_update_to_the_browser():
-    """The three-layer demo's new data and its first redraw go in one Plotly.update (one draw in the page)."""
+def capture_messages(figure):
+    """The kind of every message the figure sends to the browser: update, relayout or animate."""
+    sent = []
+    for kind in ("update", "relayout", "animate"):
+        send = getattr(figure, f"_send_{kind}_msg")
+
+        def spy(*args, _kind=kind, _send=send, **kwargs):
+            sent.append(_kind)
+            return _send(*args, **kwargs)
+
+        setattr(figure, f"_send_{kind}_msg", spy)
+    return sent
+
+
+def test_a_control_change_at_rest_redraws_the_whole_figure_only_for_new_data():
+    """A Plotly.update redraws every trace in the browser: the three-layer demo sends one only with new data
+    points; a new start of the same data goes as a relayout (the boundary's picture) and an animate."""
     from explorer.apps.three_layer import ThreeLayerApp
 
     app = ThreeLayerApp()
-    sent = capture_updates(app.figure)
+    sent = capture_messages(app.figure)
     app.init.value = "he"
-    assert len(sent) == 1
-    app.dataset.value = "moons"  # new points too: still one message, which carries them
-    assert len(sent) == 2
-    restyle, _, _ = sent[1]
-    assert {"x", "y", "z"} <= set(restyle)
+    assert sent == ["relayout", "animate"]
+    sent.clear()
+    app.dataset.value = "moons"  # new points: one update carries them, then the quick redraw
+    assert sent == ["update", "relayout", "animate"]
     points = app.figure.data[app.index["boundary"] + 1]
     assert np.allclose(np.asarray(points.x), app.data.X[:, 0].round(3))
+
+
+def test_quick_update_sends_a_relayout_of_the_changes_and_an_animate_without_redraw():
+    figure = two_trace_figure()
+    sent = capture_messages(figure)
+    animations = []
+    send = figure._send_animate_msg
+
+    def spy(styles_data, relayout_data, trace_indexes, animation_opts):
+        animations.append((styles_data, trace_indexes, animation_opts))
+        return send(styles_data, relayout_data, trace_indexes, animation_opts)
+
+    figure._send_animate_msg = spy
+    figure.quick_update(layout={"title.text": "new", "xaxis.range": [0, 1]}, traces={1: {"y": [5.0, 6.0]}})
+    assert sent == ["relayout", "animate"]
+    assert figure.layout.title.text == "new" and list(figure.data[1].y) == [5.0, 6.0]
+    styles, indexes, options = animations[0]
+    assert indexes == [1] and styles == [{"y": [5.0, 6.0]}]
+    assert options["frame"]["redraw"] is False and options["transition"]["duration"] == 0
+    sent.clear()
+    figure.quick_update(layout={"title.text": "new"})  # unchanged: nothing to send
+    assert sent == []
+    assert figure.edits_in_flight() == 1
+    figure._js2py_traceDeltas = {"trace_deltas": [], "trace_edit_id": figure._last_trace_edit_id}
+    assert figure.edits_in_flight() == 0 and not figure._trace_edit_in_process
+
+
+def test_a_report_acknowledges_the_edits_before_it_too():
+    """plotly.js may never report an animation that a newer one replaced: the newer report covers it."""
+    figure = FigureWidget(go.Scatter(x=[0, 1], y=[0, 1]))
+    for value in (1.0, 2.0, 3.0):
+        figure.quick_update(traces={0: {"y": [0.0, value]}})
+    assert figure.edits_in_flight() == 3
+    figure._js2py_traceDeltas = {"trace_deltas": [], "trace_edit_id": figure._last_trace_edit_id - 1}
+    assert figure.edits_in_flight() == 1 and figure._trace_edit_in_process
+    figure._js2py_traceDeltas = {"trace_deltas": [], "trace_edit_id": figure._last_trace_edit_id - 2}  # late
+    assert figure.edits_in_flight() == 1

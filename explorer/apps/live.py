@@ -1,10 +1,12 @@
 """Live training behind a notebook's controls, without ever blocking the kernel.
 
 Training runs as an asyncio task on the kernel's own event loop. The task trains in short slices
-(about 20 ms), and between slices it hands control back to the loop, so button clicks and slider
+(about 10 ms), and between slices it hands control back to the loop, so button clicks and slider
 changes are handled while the network trains. It redraws the figure at most `max_fps` times a
-second, and only once the browser has finished drawing the previous update (the "ack gate"), so no
-backlog of redraws piles up in the page.
+second, and only while fewer than `in_flight` redraws wait to be drawn by the browser (the "ack
+gate": the browser reports each redraw it has drawn), so no backlog of redraws piles up in the page.
+Two in flight, not one: a redraw's trip from the kernel to the page and back takes longer than the
+browser's drawing of it, and the next redraw travels while the browser draws this one.
 
 A demo subclasses LiveApp and provides three methods:
 
@@ -27,7 +29,8 @@ import zlib
 import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
-from traitlets import observe
+from plotly.serializers import custom_serializers
+from traitlets import Dict, observe
 
 from explorer.training import Snapshot, Trainer
 
@@ -68,6 +71,9 @@ class FastUpdate:
                  everything, so keep those for rare changes.
         traces   a Plotly.animate with no transition and `redraw: false`: plotly.js redraws only these traces.
                  Scatter traces only (x, y, text, hovertext, mode); a heatmap or a bar would not be redrawn.
+                 Two quirks of plotly.js here: it removes the scatter traces of every panel none of whose traces
+                 is in the animation (give each panel at least one, with {} if nothing changed), and it does
+                 not autorange the axes (give them ranges).
 
         The animate goes last, so its acknowledgement (the ack gate's signal) means that both were drawn.
         Not inside batch_update: both messages go at once.
@@ -86,23 +92,33 @@ class Figure(FastUpdate, go.Figure):
 
 
 class FigureWidget(FastUpdate, go.FigureWidget):
-    """A go.FigureWidget for live redraws: cheap acknowledgements, and `fast_update`.
+    """A go.FigureWidget for live redraws: cheap acknowledgements, and `fast_update` and `quick_update`.
 
     After each redraw the browser reports every trace's properties as plotly.js computed them
     (`_js2py_traceDeltas`, tens of kB a redraw), and plotly's handler merges them into the Python figure as
     defaults before it clears `_trace_edit_in_process`, the ack gate's signal. Nothing here reads those
     defaults, so this handler only acknowledges: the merge cost kernel time on every redraw, and for a
     heatmap's x and y or a bar trace's x it raised (plotly.py issue #4160) before clearing the flag, which
-    left the gate waiting `ack_timeout` before every redraw.
+    left the gate waiting `ack_timeout` before every redraw. The report is not echoed back to the browser
+    (ipywidgets sends every value a browser set back to it: 18 kB a redraw here), nor reset to None (one
+    more message a redraw): each report has a new edit id, so the next one is a change all the same.
     """
+
+    _js2py_traceDeltas = Dict(allow_none=True).tag(sync=True, echo_update=False, **custom_serializers)
+    drawn_edit_id = 0  # the latest trace edit the browser has reported drawn
 
     @observe("_js2py_traceDeltas")
     def _handler_js2py_traceDeltas(self, change):
         report = change["new"]
-        if report and report.get("trace_edit_id") == self._last_trace_edit_id:
-            self._trace_edit_in_process = False
         if report:
-            self._js2py_traceDeltas = None
+            self.drawn_edit_id = max(self.drawn_edit_id, report.get("trace_edit_id", 0))
+            if self.drawn_edit_id >= self._last_trace_edit_id:
+                self._trace_edit_in_process = False
+
+    def edits_in_flight(self) -> int:
+        """Trace edits sent to the browser and not yet reported drawn (a drawn edit reports for the ones before
+        it too: plotly.js may drop the report of an animation that a newer one replaced)."""
+        return self._last_trace_edit_id - self.drawn_edit_id
 
 
 def binary_rows(z, dtype=np.float32, decimals: int | None = None) -> list:
@@ -149,6 +165,7 @@ class LiveApp:
     every: int = 10  # steps between snapshots
     run_steps: int = 5_000  # a press of Train runs at most this many steps, then pauses
     max_fps: float = 15.0  # redraws per second at most (the ack gate holds it to what the browser manages)
+    in_flight: int = 2  # redraws sent that the browser has not yet drawn, at most (the ack gate)
     slice_seconds: float = 0.01  # compute between two looks at the event loop: a click waits at most this
     ack_timeout: float = 1.0  # without a browser to acknowledge a redraw, redraw this often
 
@@ -315,7 +332,7 @@ class LiveApp:
         now = time.perf_counter()
         if now - self.last_draw < 1 / self.max_fps:
             return False
-        waiting = self.use_ack_gate and getattr(self.figure, "_trace_edit_in_process", False)
+        waiting = self.use_ack_gate and self.figure.edits_in_flight() >= self.in_flight
         return not waiting or now - self.last_draw > self.ack_timeout
 
     def draw(self) -> None:

@@ -129,7 +129,10 @@ class ThreeLayerApp(LiveApp):
 
         figure = make_subplots(rows=2, cols=4, specs=[[{"rowspan": 2}, {}, {}, {"rowspan": 2}],
                                                       [None, {}, {}, None]])
-        figure.update_layout(height=480, width=None, autosize=True, margin=dict(l=60, r=10, t=60, b=50),
+        # autoexpand off: the colour bar and the legend sit inside the figure, and plotly.js would otherwise
+        # measure them and draw the whole figure a second time on every full redraw
+        figure.update_layout(height=480, width=None, autosize=True,
+                             margin=dict(l=60, r=10, t=60, b=50, autoexpand=False),
                              plot_bgcolor="white", hovermode="closest",
                              legend=dict(x=COST_X[1], xanchor="right", y=1, bgcolor="rgba(255,255,255,0.7)"))
         self.open_figure(figure)
@@ -202,12 +205,13 @@ class ThreeLayerApp(LiveApp):
     def describe(self, snap: Snapshot) -> str:
         parts = [f"step {snap.step:,}"]
         for k, label in enumerate(self.model_labels()):
-            name = label.split(" (")[0] if self.compare else "cost"
+            name = label.split(" (")[0] if self.compare else label  # single: the start is named here only
             if snap.diverged[k]:
                 parts.append(f"{name}: DIVERGED at step {snap.diverged_at[k]:,} (cost above "
                              f"{self.trainer.diverge_above:,.0f} or not finite), training of this model stopped")
             else:
-                parts.append(f"{name} {snap.cost[k]:.3g}, {snap.accuracy[k]:.0%} right")
+                cost = f"{name} {snap.cost[k]:.3g}" if self.compare else f"{name}: cost {snap.cost[k]:.3g}"
+                parts.append(f"{cost}, {snap.accuracy[k]:.0%} right")
         return " · ".join(parts)
 
     # -- the figure: traces -------------------------------------------------------------------
@@ -232,11 +236,14 @@ class ThreeLayerApp(LiveApp):
         self.index["boundary"] = len(traces)
         for k in range(len(labels)):
             x, y = "x" + BOUNDARY_AXES[k], "y" + BOUNDARY_AXES[k]
-            # The boundary itself is a layout image (see draw_boundaries); this empty heatmap gives its colour bar.
-            traces.append(go.Heatmap(z=[[None]], zmin=0, zmax=1, colorscale=BOUNDARY_SCALE, xaxis=x, yaxis=y,
-                                     showscale=not self.compare, hoverinfo="skip",
-                                     colorbar=dict(title=dict(text="P(class 1)", side="right"), thickness=10,
-                                                   len=0.6, x=MIDDLE_X[1] + 0.005)))
+            # The boundary itself is a layout image (see draw_boundaries); this trace of no point gives its colour
+            # bar, and keeps the panel in every quick redraw (see LiveApp.quick_update).
+            traces.append(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                                     xaxis=x, yaxis=y,
+                                     marker=dict(color=[0.5], cmin=0, cmax=1, colorscale=BOUNDARY_SCALE,
+                                                 showscale=not self.compare,
+                                                 colorbar=dict(title=dict(text="P(class 1)", side="right"),
+                                                               thickness=10, len=0.6, x=MIDDLE_X[1] + 0.005))))
             traces.append(go.Scatter(x=[], y=[], mode="markers", showlegend=False, hoverinfo="skip", xaxis=x, yaxis=y,
                                      marker=dict(size=4 if self.compare else 6, cmin=0, cmax=1,
                                                  colorscale=[[0, CLASS_COLORS[0]], [1, CLASS_COLORS[1]]],
@@ -344,7 +351,7 @@ class ThreeLayerApp(LiveApp):
         layout: dict = {}
         traces: dict[int, dict] = {}
         self.draw_costs(layout, traces)
-        self.draw_boundaries(layout)
+        self.draw_boundaries(layout, traces)
         self.draw_network(layout, traces)
         fig.quick_update(layout, traces)
 
@@ -364,21 +371,25 @@ class ThreeLayerApp(LiveApp):
                 name = self.model_labels()[k].split(" (")[0] + " " if self.compare else ""
                 crosses[2].append(f"{name}diverged")
         traces[self.index["diverged"]] = {"x": crosses[0], "y": crosses[1], "text": crosses[2]}
+        # the whole run, the curve growing into it: a quick redraw does not autorange, and a new range would
+        # make the browser redraw the whole figure
+        layout["xaxis.range"] = [0, self.stop_at]
         shown = np.concatenate([values[np.isfinite(values) & (values > 0)], crosses[1]])
         if len(shown):
             layout["yaxis.range"] = log_range(shown.min(), shown.max())
 
-    def draw_boundaries(self, layout: dict) -> None:
+    def draw_boundaries(self, layout: dict, traces: dict) -> None:
         """P(class 1) on the grid for each model, as it was at its latest finite snapshot, as a picture."""
         labels = self.model_labels()
         for k, snap in enumerate(self.shown):
-            title = labels[k] if self.compare else f"decision boundary · {labels[k]}"
+            traces[self.index["boundary"] + 2 * k] = {}  # the panel's colour key: keeps the panel (quick_update)
+            title = labels[k] if self.compare else "decision boundary"  # the start is in the status line
             if snap is None:
                 layout[f"annotations[{1 + k}].text"] = f"{title}: no finite output"
                 continue
             probability = self.grid.as_image(snap.probe[k, :, 0])  # rows follow the grid's y, upwards
             layout[f"images[{k}].source"] = png_uri(colour_image(probability[::-1], BOUNDARY_SCALE))
-            # the accuracy is in the status line: a changing title would redraw the whole figure
+            # the accuracy is in the status line: a title that changes would redraw the whole figure
             layout[f"annotations[{1 + k}].text"] = title if np.isfinite(snap.accuracy[k]) else f"{title} · diverged"
 
     def draw_network(self, layout: dict, traces: dict) -> None:
@@ -420,20 +431,18 @@ def unit_y(sizes: list[int], l: int, j: int) -> float:
     return (sizes[l] - 1) / 2 - j
 
 
-def log_range(low: float, high: float, min_decades: float = 1.0, step: float = 0.25) -> list[float]:
-    """A log-axis range (in powers of ten) around [low, high], at least `min_decades` tall, its ends rounded
-    outwards to multiples of `step` decades.
+def log_range(low: float, high: float, least: tuple[float, float] = (-1.0, 1.0), step: float = 0.5) -> list[float]:
+    """A log-axis range (in powers of ten) around [low, high] and at least `least` (0.1 to 10: where the costs
+    of every start begin), its ends rounded outwards to multiples of `step` decades.
 
     Plotly's own autorange would zoom a flat curve (the zero start's cost stays at 0.693...) to a sliver
-    of 1e-16 and draw rounding noise as a cliff. The rounding keeps the range the same from one redraw to the
-    next until the curve leaves it: a new range makes the browser redraw the whole figure.
+    of 1e-16 and draw rounding noise as a cliff. A range that changes only when a curve leaves it matters for
+    speed too: a new range makes the browser redraw the whole figure.
     """
     bottom, top = np.log10(low), np.log10(high)
-    if top - bottom < min_decades:
-        middle = (top + bottom) / 2
-        bottom, top = middle - min_decades / 2, middle + min_decades / 2
     pad = 0.05 * (top - bottom)
-    return [float(np.floor((bottom - pad) / step) * step), float(np.ceil((top + pad) / step) * step)]
+    return [float(min(least[0], np.floor((bottom - pad) / step) * step)),
+            float(max(least[1], np.ceil((top + pad) / step) * step))]
 
 
 def link_width(level: int) -> float:

@@ -19,28 +19,30 @@ const visiblePlots = () => [...document.querySelectorAll('.js-plotly-plot')]
     .filter(g => g.offsetParent !== null && g.getClientRects().length > 0 && g.data);
 """
 
-# A short fingerprint of what a graph shows: every trace's data arrays and styles, and the texts of
-# its layout (titles, annotations). Typed arrays (plotly's binary transport) become plain arrays.
+# A short fingerprint of what a graph shows: every trace's data arrays and styles, the texts of its
+# layout (titles, annotations) and its layout images. Typed arrays (plotly's binary transport) become plain arrays.
 _FINGERPRINT = (
     _VISIBLE
     + """
 const hash = s => { let h = 0; for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0; return h; };
 const plain = (key, v) => ArrayBuffer.isView(v) ? Array.from(v) : v;
-const fingerprint = g => hash(JSON.stringify([g.data, g.layout.title, g.layout.annotations], plain));
+const fingerprint = g => hash(JSON.stringify([g.data, g.layout.title, g.layout.annotations, g.layout.images], plain));
 """
 )
 
 
 def install_draw_counters(page) -> int:
     """Count the redraws of every visible graph (in gd.__draws): the widget applies each update from the
-    kernel with one Plotly.update, restyle or relayout, and each emits its event. Returns how many graphs."""
+    kernel with one Plotly.update, restyle or animate, and each emits its event (an animate, its frame's).
+    A relayout is not counted: a quick redraw (live.quick_update) sends one before its animate, when the
+    layout changed. Returns how many graphs."""
     return page.evaluate(
         "() => {" + _VISIBLE + """
         const plots = visiblePlots();
         for (const g of plots) {
             if (g.__drawCounter) continue;
             g.__drawCounter = true; g.__draws = 0;
-            for (const name of ['plotly_update', 'plotly_restyle', 'plotly_relayout'])
+            for (const name of ['plotly_update', 'plotly_restyle', 'plotly_animatingframe'])
                 g.on(name, () => { g.__draws += 1; });
         }
         return plots.length; }"""
@@ -66,6 +68,15 @@ def trace_values(page, trace: int, key: str = "y", plot: int = 0) -> list:
         const v = t[key];
         return v == null ? [] : Array.from(v, r => ArrayBuffer.isView(r) ? Array.from(r) : r); }""",
         [trace, key, plot],
+    )
+
+
+def image_sources(page, plot: int = 0) -> list[str]:
+    """The sources (data URIs) of the layout images of the plot-th visible graph."""
+    return page.evaluate(
+        "(plot) => {" + _VISIBLE + "return ((visiblePlots()[plot] || {layout: {}}).layout.images || [])"
+        ".map(i => i.source); }",
+        plot,
     )
 
 

@@ -43,9 +43,9 @@ class Spec:
 
 
 SPECS = {
-    # trace 2: the decision-boundary heatmap (flat 0.5 for zero weights); the classic network trains
-    # 15,000 steps a press, long enough to be caught training.
-    "three_layer": Spec("Initialization", "He N(0, 2/n_in)", trace=2, key="z", cost=0,
+    # trace 4: the grey links of zero weights (every link for the zero start, none for He); the classic network
+    # trains 15,000 steps a press, long enough to be caught training.
+    "three_layer": Spec("Initialization", "He N(0, 2/n_in)", trace=4, key="x", cost=0,
                         before_train=[("Network", "2-10-5-1 (classic)")]),
     # trace 2: the bars of the activations' size per layer; trace 0: the cost.
     "nine_layer": Spec("Initialization", "too small: W = 0.5·I", trace=2, key="y", cost=0),
