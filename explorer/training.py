@@ -191,7 +191,7 @@ class Trainer:
         self.X = net.check_inputs(X)  # real, finite, (m, n^[0])
         self.m = self.X.shape[0]
         self.Y = net.check_targets(Y, self.m)
-        self.lr = _check_lr(lr, net.K).astype(net.dtype)  # (K, 1)
+        self.lr = _check_lr(lr, net.K)  # (K, 1), float64: the rates as given (config() records them)
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer={optimizer!r} is unknown; valid: {', '.join(OPTIMIZERS)}")
         if not (0 <= momentum < 1):
