@@ -303,3 +303,11 @@ def test_sgd_step_is_params_minus_lr_times_grads(dtype, lr):
     assert np.all(np.abs(updated - expected) <= bound)
     optimizer.step(updated, grads)  # a second step from the first
     assert np.all(np.abs(updated - (expected - np.asarray(rates, dtype=dtype) * grads)) <= 3 * bound)
+
+
+def test_a_float32_network_records_its_learning_rate_as_given(xor):
+    X, y = xor
+    trainer = Trainer(Network([2, 3, 1], dtype="float32"), X, y, lr=0.05)
+    assert trainer.config()["lr"] == [0.05] and trainer.lr.dtype == np.float64
+    trainer.run(3)
+    assert trainer.net.params.dtype == np.float32  # the steps stay in the network's dtype
