@@ -168,40 +168,37 @@ def capture_messages(figure):
 
 def test_a_control_change_at_rest_redraws_the_whole_figure_only_for_new_data():
     """A Plotly.update redraws every trace in the browser: the three-layer demo sends one only with new data
-    points; a new start of the same data goes as a relayout (the boundary's picture) and an animate."""
+    points; a new start of the same data goes as one animate (curves, links, the boundary's picture)."""
     from explorer.apps.three_layer import ThreeLayerApp
 
     app = ThreeLayerApp()
     sent = capture_messages(app.figure)
     app.init.value = "he"
-    assert sent == ["relayout", "animate"]
+    assert sent == ["animate"]
     sent.clear()
     app.dataset.value = "moons"  # new points: one update carries them, then the quick redraw
-    assert sent == ["update", "relayout", "animate"]
+    assert sent == ["update", "animate"]
     points = app.figure.data[app.index["boundary"] + 1]
     assert np.allclose(np.asarray(points.x), app.data.X[:, 0].round(3))
 
 
-def test_quick_update_sends_a_relayout_of_the_changes_and_an_animate_without_redraw():
+def test_quick_update_sends_one_animate_without_redraw():
     figure = two_trace_figure()
     sent = capture_messages(figure)
     animations = []
     send = figure._send_animate_msg
 
     def spy(styles_data, relayout_data, trace_indexes, animation_opts):
-        animations.append((styles_data, trace_indexes, animation_opts))
+        animations.append((styles_data, relayout_data, trace_indexes, animation_opts))
         return send(styles_data, relayout_data, trace_indexes, animation_opts)
 
     figure._send_animate_msg = spy
-    figure.quick_update(layout={"title.text": "new", "xaxis.range": [0, 1]}, traces={1: {"y": [5.0, 6.0]}})
-    assert sent == ["relayout", "animate"]
+    figure.quick_update({1: {"y": [5.0, 6.0]}}, layout={"title.text": "new"})
+    assert sent == ["animate"]
     assert figure.layout.title.text == "new" and list(figure.data[1].y) == [5.0, 6.0]
-    styles, indexes, options = animations[0]
-    assert indexes == [1] and styles == [{"y": [5.0, 6.0]}]
+    styles, layout, indexes, options = animations[0]
+    assert indexes == [1] and styles == [{"y": [5.0, 6.0]}] and layout == {"title.text": "new"}
     assert options["frame"]["redraw"] is False and options["transition"]["duration"] == 0
-    sent.clear()
-    figure.quick_update(layout={"title.text": "new"})  # unchanged: nothing to send
-    assert sent == []
     assert figure.edits_in_flight() == 1
     figure._js2py_traceDeltas = {"trace_deltas": [], "trace_edit_id": figure._last_trace_edit_id}
     assert figure.edits_in_flight() == 0 and not figure._trace_edit_in_process
@@ -211,7 +208,7 @@ def test_a_report_acknowledges_the_edits_before_it_too():
     """plotly.js may never report an animation that a newer one replaced: the newer report covers it."""
     figure = FigureWidget(go.Scatter(x=[0, 1], y=[0, 1]))
     for value in (1.0, 2.0, 3.0):
-        figure.quick_update(traces={0: {"y": [0.0, value]}})
+        figure.quick_update({0: {"y": [0.0, value]}})
     assert figure.edits_in_flight() == 3
     figure._js2py_traceDeltas = {"trace_deltas": [], "trace_edit_id": figure._last_trace_edit_id - 1}
     assert figure.edits_in_flight() == 1 and figure._trace_edit_in_process

@@ -59,32 +59,29 @@ class FastUpdate:
             for index, props in (traces or {}).items():
                 self._batch_trace_edits.setdefault(index, {}).update(props)
 
-    def quick_update(self, layout: dict | None = None, traces: dict[int, dict] | None = None) -> None:
+    def quick_update(self, traces: dict[int, dict], layout: dict | None = None) -> None:
         """Change the figure so that the browser redraws only what changed, not the whole figure.
 
-        A Plotly.update (fast_update, batch_update) that carries any trace data makes plotly.js recompute and
-        redraw EVERY trace and panel of the figure: 100-300 ms a redraw here for the three-layer demo. This
-        sends two cheaper messages instead (with values the app built itself, not validated):
+        A Plotly.update (fast_update, batch_update) or a Plotly.relayout from a FigureWidget makes plotly.js
+        recompute and redraw EVERY trace and panel of the figure: 100-300 ms a redraw for the three-layer
+        demo here (the widget marks every relayout with a key plotly.js does not know, which costs a full
+        redraw even for a layout image alone). This sends one Plotly.animate instead, with no transition and
+        `redraw: false`, of values the app built itself (not validated): plotly.js redraws these traces alone.
 
-        layout   a Plotly.relayout of the values that changed. plotly.js redraws only the changed item for a
-                 layout image's `source` or a shape; an annotation's text or an axis range makes it redraw
-                 everything, so keep those for rare changes.
-        traces   a Plotly.animate with no transition and `redraw: false`: plotly.js redraws only these traces.
-                 Scatter traces only (x, y, text, hovertext, mode); a heatmap or a bar would not be redrawn.
-                 Two quirks of plotly.js here: it removes the scatter traces of every panel none of whose traces
-                 is in the animation (give each panel at least one, with {} if nothing changed), and it does
-                 not autorange the axes (give them ranges).
+        traces   scatter traces only (x, y, text, hovertext, mode); a heatmap or a bar would not be redrawn.
+                 Two quirks of plotly.js here: it removes the scatter traces of every panel none of whose
+                 traces is in the animation (give each panel at least one, with {} if nothing changed), and it
+                 does not autorange the axes (give them ranges).
+        layout   layout images' `source` (plotly.js redraws them in an animation). Axis ranges and texts:
+                 fast_update, and rarely (each change is a full redraw).
 
-        The animate goes last, so its acknowledgement (the ack gate's signal) means that both were drawn.
-        Not inside batch_update: both messages go at once.
+        Not inside batch_update: the animation is its own message.
         """
-        assert not self._in_batch_mode, "quick_update sends its own messages: call it outside batch_update"
-        if layout:
-            self.plotly_relayout(layout)  # sends only the values that changed
-        if traces:
-            for index, props in traces.items():
-                self._batch_trace_edits.setdefault(index, {}).update(props)
-            self._perform_batch_animate({"transition": {"duration": 0}, "frame": {"duration": 0, "redraw": False}})
+        assert not self._in_batch_mode, "quick_update sends its own message: call it outside batch_update"
+        for index, props in traces.items():
+            self._batch_trace_edits.setdefault(index, {}).update(props)
+        self._batch_layout_edits.update(layout or {})
+        self._perform_batch_animate({"transition": {"duration": 0}, "frame": {"duration": 0, "redraw": False}})
 
 
 class Figure(FastUpdate, go.Figure):

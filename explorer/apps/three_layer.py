@@ -343,17 +343,21 @@ class ThreeLayerApp(LiveApp):
     # -- the figure: redraw -------------------------------------------------------------------
 
     def redraw(self) -> None:
-        """New data go in a full update of the figure (rare); everything else in a quick one (every redraw)."""
+        """New data, titles and axis ranges go in a full update of the figure, only when they change (rarely);
+        the curves, the boundary pictures and the links in a quick one (every redraw)."""
         fig = self.figure
-        if not self.data_shown:
-            self.show_data()
-            self.data_shown = True
-        layout: dict = {}
+        layout: dict = {}  # titles and axis ranges: sent only if changed
+        pictures: dict = {}  # the boundaries' layout images
         traces: dict[int, dict] = {}
         self.draw_costs(layout, traces)
-        self.draw_boundaries(layout, traces)
+        self.draw_boundaries(layout, pictures, traces)
         self.draw_network(layout, traces)
-        fig.quick_update(layout, traces)
+        with fig.batch_update():  # one message, or none if nothing there changed
+            if not self.data_shown:
+                self.show_data()
+                self.data_shown = True
+            fig.fast_update(layout=layout)
+        fig.quick_update(traces, pictures)
 
     def draw_costs(self, layout: dict, traces: dict) -> None:
         """Each model's cost up to now; a diverged model's curve ends where it diverged, with a red cross."""
@@ -378,7 +382,7 @@ class ThreeLayerApp(LiveApp):
         if len(shown):
             layout["yaxis.range"] = log_range(shown.min(), shown.max())
 
-    def draw_boundaries(self, layout: dict, traces: dict) -> None:
+    def draw_boundaries(self, layout: dict, pictures: dict, traces: dict) -> None:
         """P(class 1) on the grid for each model, as it was at its latest finite snapshot, as a picture."""
         labels = self.model_labels()
         for k, snap in enumerate(self.shown):
@@ -388,7 +392,7 @@ class ThreeLayerApp(LiveApp):
                 layout[f"annotations[{1 + k}].text"] = f"{title}: no finite output"
                 continue
             probability = self.grid.as_image(snap.probe[k, :, 0])  # rows follow the grid's y, upwards
-            layout[f"images[{k}].source"] = png_uri(colour_image(probability[::-1], BOUNDARY_SCALE))
+            pictures[f"images[{k}].source"] = png_uri(colour_image(probability[::-1], BOUNDARY_SCALE))
             # the accuracy is in the status line: a title that changes would redraw the whole figure
             layout[f"annotations[{1 + k}].text"] = title if np.isfinite(snap.accuracy[k]) else f"{title} · diverged"
 

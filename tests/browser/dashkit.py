@@ -132,7 +132,7 @@ def check(page, label: str) -> None:
 def pause(page, timeout: float = 60.0) -> float:
     """Press Pause while a run is going (if the run ended on its own, train again first); return the time
     of the click. Watch the figures from then on (wait_until_static) before anything else."""
-    for _ in range(3):
+    for _ in range(6):  # a fast engine ends a press's run in about a second (the digits demo)
         if training(page):
             clicked = time.monotonic()
             try:
