@@ -11,12 +11,16 @@ Prints, with the load average next to each figure:
 - for each demo tab: redraws per second while training, training steps per second, bytes received by the
   page per redraw (every websocket frame from the kernel: figure, progress bar and status line) and bytes
   sent back per redraw (plotly.js reports each redraw to the kernel), the largest frame, and how many
-  redraws still came after Pause (a backlog would show here), and the median time plotly.js took to draw
-  the figure (plotly_beforeplot to plotly_afterplot: the browser's share of a redraw);
+  redraws still came after Pause (a backlog would show here), the median time plotly.js took to draw the
+  whole figure when it did (plotly_beforeplot to plotly_afterplot: a quick redraw, a Plotly.animate of the
+  changed traces, has no such events), and the page's main thread busy time per redraw and as a fraction of
+  the window (scripts, style, layout and paint: Chromium's TaskDuration). The window ends early if the run
+  ends (a fast engine trains a press of the classic network in a few seconds);
 and, last, one JSON object with every figure.
 
 Times are taken in the page (performance.now()): the click or the change is made by page script, and every
-redraw of a plot is the time plotly.js emitted its plotly_update / restyle / relayout / afterplot event.
+redraw of a plot is the time plotly.js emitted its plotly_update / restyle / relayout / afterplot /
+animatingframe / animated event.
 "Still" means no such event for QUIET seconds; the latency is the time to the last event before that.
 """
 

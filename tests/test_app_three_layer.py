@@ -269,3 +269,16 @@ def test_redraw_payload_stays_small(app):
 
     size = len(json.dumps(app.figure.to_plotly_json(), default=lambda a: np.asarray(a).tolist()))
     assert size < 200_000
+
+
+def test_runs_on_the_same_data_share_a_cost_axis_that_only_grows(app):
+    app.init.value = "he"
+    app.stop_at = 2_000
+    asyncio.run(app.train())
+    low, high = app.figure.layout.yaxis.range
+    assert low <= np.log10(app.snapshot.cost[0]) < -1 and high >= 0  # the trained run, and where runs begin
+    app.init.value = "xavier"  # a new run starts high again: the axis keeps the lower end
+    assert list(app.figure.layout.yaxis.range) == [low, high]
+    app.dataset.value = "moons"  # other data: the axis starts afresh
+    fresh = three_layer.log_range(app.snapshot.cost[0], app.snapshot.cost[0])
+    assert list(app.figure.layout.yaxis.range) == fresh

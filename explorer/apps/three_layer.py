@@ -63,7 +63,7 @@ CLASS_COLORS = ("#e8731a", "#2b6cb0")  # class 0, class 1
 BOUNDARY_SCALE = [[0, "#f9c89b"], [0.5, "#ececec"], [1, "#a9c8ea"]]  # P(class 1) from 0 to 1: 0.5 is grey
 POSITIVE, NEGATIVE, ZERO = "#2b6cb0", "#d62728", "#9a9a9a"  # link colours by sign
 THINNEST, THICKEST = 0.5, 8.0  # link widths in pixels
-WIDTHS = 8  # links are drawn in this many widths, from just above THINNEST to THICKEST
+WIDTHS = 8  # links are drawn in this many widths, from just above THINNEST to THICKEST (each a trace)
 HOVER_AT = 0.62  # where along a link (from its input end) its hover point sits: keeps them apart
 
 # Where the panels sit on the page (fractions of the figure), and the axes that make_subplots gives them.
@@ -86,6 +86,7 @@ class ThreeLayerApp(LiveApp):
         self.costs: History | None = None
         self.shown: list[Snapshot | None] = []  # per model: the latest snapshot whose values are all finite
         self.data_shown = False  # the run's data points and probe grid are in the figure
+        self.cost_range: tuple[tuple, list[float]] | None = None  # (what the runs share, the cost axis range)
         self.data: datasets.Dataset | None = None
         self.grid: datasets.Grid | None = None
 
@@ -380,7 +381,14 @@ class ThreeLayerApp(LiveApp):
         layout["xaxis.range"] = [0, self.stop_at]
         shown = np.concatenate([values[np.isfinite(values) & (values > 0)], crosses[1]])
         if len(shown):
-            layout["yaxis.range"] = log_range(shown.min(), shown.max())
+            # Runs of one network on one data set share the cost axis, which only grows: they compare at a
+            # glance, and a new run (a control change) needs no full redraw for a new range.
+            shared = (self.layout_key, self.dataset.value, self.points.value, self.noise.value, self.seed.value)
+            low, high = log_range(shown.min(), shown.max())
+            if self.cost_range is not None and self.cost_range[0] == shared:
+                low, high = min(low, self.cost_range[1][0]), max(high, self.cost_range[1][1])
+            self.cost_range = (shared, [low, high])
+            layout["yaxis.range"] = [low, high]
 
     def draw_boundaries(self, layout: dict, pictures: dict, traces: dict) -> None:
         """P(class 1) on the grid for each model, as it was at its latest finite snapshot, as a picture."""
