@@ -516,14 +516,16 @@ class Network:
         return loss(self.output, ws.blocks["Z"][-1], targets, ws.blocks["loss"], axis=-2)
 
     def pass_accuracy(self, ws: Workspace, targets: np.ndarray) -> np.ndarray:
-        """Fraction classified right per model over the workspace's last forward pass; NaN for a linear
-        output. Targets Y^T (n^[L], m), checked."""
+        """Fraction classified right per model (float64, (K,)) over the workspace's last forward pass; NaN
+        for a linear output. Targets Y^T (n^[L], m), checked."""
         if self.output == "linear":
             return np.full(self.K, np.nan)
         output = ws.blocks["A"][-1]  # (K, n^[L], m)
         if self.output == "sigmoid":
-            return ((output > 0.5) == (targets > 0.5)).mean(axis=(-2, -1))
-        return (output.argmax(axis=-2) == targets.argmax(axis=-2)).mean(axis=-1)
+            right = np.equal(output > 0.5, targets > 0.5).reshape(self.K, -1)
+        else:
+            right = np.equal(output.argmax(axis=-2), targets.argmax(axis=-2))
+        return np.add.reduce(right, axis=1, dtype=np.float64) / right.shape[1]
 
     def _guard(self, ws: Workspace, x: np.ndarray) -> None:
         ws.nonfinite |= ~np.isfinite(self.per_model_block(x)).all(axis=(1, 2))

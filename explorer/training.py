@@ -384,68 +384,67 @@ class Trainer:
     # -- what a snapshot records --------------------------------------------------------------
 
     def snapshot(self, batch: np.ndarray | None, fwd: Forward, bwd: Backward) -> Snapshot:
-        net, K = self.net, self.net.K
-        done = ~self.active
+        """The snapshot of this step's pass. The training loop calls it inside np.errstate(all="ignore")."""
+        net, ws = self.net, fwd.workspace
         frozen = (self.diverged_at >= 0) & (self.diverged_at < self.step)
-        ws = fwd.workspace
-        with np.errstate(all="ignore"):
-            if bwd.cost is None:
-                bwd.cost = net.pass_cost(ws, ws.targets)
-            cost = bwd.cost.astype(np.float64)
-            accuracy = net.pass_accuracy(ws, ws.targets).astype(np.float64)
-            cost[frozen] = np.nan
-            accuracy[frozen] = np.nan
+        if bwd.cost is None:
+            bwd.cost = net.pass_cost(ws, ws.targets)
+        cost = bwd.cost.astype(np.float64)
+        accuracy = net.pass_accuracy(ws, ws.targets)
+        cost[frozen] = np.nan
+        accuracy[frozen] = np.nan
 
-            def blank(*stats: np.ndarray) -> None:
-                if frozen.any():
-                    for values in stats:
-                        values[:, frozen] = np.nan
+        def blank(*stats: np.ndarray) -> None:
+            if frozen.any():
+                for values in stats:
+                    values[:, frozen] = np.nan
 
-            weights, biases = [w.copy() for w in net.W], [b.copy() for b in net.b]
-            weight_grads = [g.copy() for g in bwd.dW]
+        weights, biases = [w.copy() for w in net.W], [b.copy() for b in net.b]
+        weight_grads = [g.copy() for g in bwd.dW]
 
-            # Statistics over each model's values, in the order they are stored: (K, n, m) blocks.
-            Z, A = ws.blocks["Z"], ws.blocks["A"]
-            dA = ws.blocks["dA"][:-1] + [output_gradient(net.output, A[-1], ws.blocks["dZ"][-1], ws.targets, axis=-2)]
-            means, stds = _mean_std(Z + A + dA)  # every layer of the three at once
-            L = net.L
-            z_mean, a_mean = means[:L], means[L : 2 * L]
-            z_std, a_std, grad_std = stds[:L], stds[L : 2 * L], stds[2 * L :]
-            weight_norm, grad_norm = _norms(net.W, K), _norms(bwd.dW, K)
-            blank(z_mean, z_std, a_mean, a_std, grad_std, weight_norm, grad_norm)
-            snap = Snapshot(
-                step=self.step,
-                epoch=self.step * (self.batch_size or self.m) / self.m,
-                cost=cost,
-                accuracy=accuracy,
-                status=[DIVERGED if d else TRAINING for d in done],
-                diverged_at=self.diverged_at.copy(),
-                z_mean=z_mean,
-                z_std=z_std,
-                a_mean=a_mean,
-                a_std=a_std,
-                grad_std=grad_std,
-                weight_norm=weight_norm,
-                grad_norm=grad_norm,
-                weights=weights,
-                biases=biases,
-                weight_grads=weight_grads,
-                batch=None if batch is None else batch.copy(),
-                output=fwd.output.copy(),
-            )
-            if self.act_bins is not None:
-                snap.act_hist = np.stack([_count_in_bins(a, self.act_bins) for a in A])
-            if self.grad_bins is not None:
-                snap.grad_hist = np.stack([_count_in_bins(g, self.grad_bins) for g in dA])
-            if self.probe is not None:
-                snap.probe = net.forward_pass(self.probe_workspace).output.copy()
-            for name in self.evaluate:
-                ws = self.evaluation_workspaces[name]
-                net.forward_pass(ws)
-                ev_cost = net.pass_cost(ws, ws.targets).astype(np.float64)
-                ev_acc = net.pass_accuracy(ws, ws.targets).astype(np.float64)
-                ev_cost[frozen], ev_acc[frozen] = np.nan, np.nan
-                snap.evaluation[name] = (ev_cost, ev_acc)
+        # Statistics over each model's values, in the order they are stored: (K, n, m) blocks. Every
+        # layer of Z, A, dA, W and dW in one pass.
+        Z, A = ws.blocks["Z"], ws.blocks["A"]
+        dA = ws.blocks["dA"][:-1] + [output_gradient(net.output, A[-1], ws.blocks["dZ"][-1], ws.targets, axis=-2)]
+        means, stds, norms = _statistics(Z + A + dA + weights + weight_grads)
+        L = net.L
+        z_mean, a_mean = means[:L], means[L : 2 * L]
+        z_std, a_std, grad_std = stds[:L], stds[L : 2 * L], stds[2 * L : 3 * L]
+        weight_norm, grad_norm = norms[3 * L : 4 * L], norms[4 * L :]
+        blank(z_mean, z_std, a_mean, a_std, grad_std, weight_norm, grad_norm)
+        snap = Snapshot(
+            step=self.step,
+            epoch=self.step * (self.batch_size or self.m) / self.m,
+            cost=cost,
+            accuracy=accuracy,
+            status=[DIVERGED if at >= 0 else TRAINING for at in self.diverged_at.tolist()],
+            diverged_at=self.diverged_at.copy(),
+            z_mean=z_mean,
+            z_std=z_std,
+            a_mean=a_mean,
+            a_std=a_std,
+            grad_std=grad_std,
+            weight_norm=weight_norm,
+            grad_norm=grad_norm,
+            weights=weights,
+            biases=biases,
+            weight_grads=weight_grads,
+            batch=None if batch is None else batch.copy(),
+            output=fwd.output.copy(),
+        )
+        if self.act_bins is not None:
+            snap.act_hist = np.stack([_count_in_bins(a, self.act_bins) for a in A])
+        if self.grad_bins is not None:
+            snap.grad_hist = np.stack([_count_in_bins(g, self.grad_bins) for g in dA])
+        if self.probe is not None:
+            snap.probe = net.forward_pass(self.probe_workspace).output.copy()
+        for name in self.evaluate:
+            ws = self.evaluation_workspaces[name]
+            net.forward_pass(ws)
+            ev_cost = net.pass_cost(ws, ws.targets).astype(np.float64)
+            ev_acc = net.pass_accuracy(ws, ws.targets)
+            ev_cost[frozen], ev_acc[frozen] = np.nan, np.nan
+            snap.evaluation[name] = (ev_cost, ev_acc)
         return snap
 
     def config(self) -> dict:
@@ -560,30 +559,25 @@ def _is_count(value, minimum: int) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum
 
 
-def _mean_std(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of each model's values in each layer: two (len(blocks), K) arrays.
+def _statistics(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, standard deviation and Euclidean norm of each model's values in each block: three
+    (len(blocks), K) arrays. A block is one layer's (K, ...) array.
 
-    The blocks are the layers' (K, n^[l], m) arrays. All layers are reduced at once: joined along the
-    unit axis, each model's values are one row in which layer l is one segment, and one np.add.reduceat
-    sums every segment. Two passes, as np.mean and np.std do, in float64.
+    All blocks are reduced at once: each model's values of all blocks are one row, in which every block is
+    one segment, and np.add.reduceat sums every segment. Two passes, as np.mean and np.std do, in float64;
+    the norm from the same sums, since sum x^2 = sum (x - mean)^2 + n mean^2.
     """
-    joined = np.concatenate(blocks, axis=1, dtype=np.float64)  # (K, sum of n^[l], m): a copy
-    values = joined.reshape(len(joined), -1)
-    sizes = [block.shape[1] * block.shape[2] for block in blocks]
+    K = len(blocks[0])
+    values = np.concatenate([block.reshape(K, -1) for block in blocks], axis=1, dtype=np.float64)
+    sizes = [block.size // K for block in blocks]
     starts = [0] + list(itertools.accumulate(sizes))[:-1]
     means = np.add.reduceat(values, starts, axis=1) / sizes
     values -= np.repeat(means, sizes, axis=1)
     np.multiply(values, values, out=values)
-    stds = np.sqrt(np.add.reduceat(values, starts, axis=1) / sizes)
-    return means.T, stds.T
-
-
-def _norms(matrices: list[np.ndarray], K: int) -> np.ndarray:
-    """Frobenius norm of each model's matrix in each layer's (K, n_out, n_in), (len(matrices), K)."""
-    norms = np.empty((len(matrices), K))
-    for l, x in enumerate(matrices):
-        np.sqrt(np.einsum("kij,kij->k", x, x), out=norms[l])
-    return norms
+    squared_deviations = np.add.reduceat(values, starts, axis=1)
+    stds = np.sqrt(squared_deviations / sizes)
+    norms = np.sqrt(squared_deviations + sizes * means**2)
+    return means.T, stds.T, norms.T
 
 
 def _loaded(net: Network, X: np.ndarray, Y: np.ndarray | None = None) -> Workspace:
