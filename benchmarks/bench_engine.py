@@ -1,7 +1,7 @@
 """The explorer engine against PyTorch eager on the CPU, on the demos' own networks.
 
     .venv/bin/pip install torch==2.13.0        # benchmark only; the package never needs torch
-    .venv/bin/python benchmarks/bench_engine.py [--repeats 5] [--quick]
+    .venv/bin/python benchmarks/bench_engine.py [--repeats 5] [--pairs 11] [--quick]
 
 Same networks, same data, same initial weights (copied from the explorer network into torch), same
 batches in the same order, same number of steps. Both run on one thread (explorer holds BLAS to one
@@ -13,9 +13,12 @@ W1 three-layer  [2, 10, 5, 1] ReLU-ReLU-sigmoid, 300 points, full batch, 15,000 
 W2 nine-layer   [2, 2 x 9, 1] linear, sigmoid output, 300 points, full batch, 5,000 iterations
 W3 digits MLP   64-100-100-10 ReLU softmax, minibatch 128, 20 epochs of the 1,797 digits
 W4 MNIST-size   784-100-100-10 ReLU softmax, 60,000 x 784 float32 (random data), one epoch, batch 128
-W5 four initializations of W1 stacked (K = 4) against one model alone and four separate runs
-Also printed: numpy calls per W1 step (counted), snapshot overhead (every 100 steps), float32 against
-float64, and W4's GFLOP/s as a fraction of this machine's float32 GEMM rate measured in the same run.
+W3f32           W3 in float32, in both engines
+W5 four initializations of W1 stacked (K = 4) against one model alone and four separate runs, packed
+   block-diagonal ("auto" chooses it here) and in the stacked (K, n, m) layout
+Also printed: numpy calls per W1 step (counted); the snapshot overhead (every 100 steps), as the median of
+`--pairs` W1 runs with and without, back to back; float32 against float64; and W4's GFLOP/s as a fraction of
+this machine's float32 GEMM rate measured in the same run.
 """
 
 from __future__ import annotations
@@ -272,6 +275,15 @@ def gemm_flops_per_epoch(work: Workload) -> float:
     return flops
 
 
+def snapshot_run(work: Workload, every: int | None) -> float:
+    """Seconds for `work.steps` steps with a snapshot every `every` steps (None: only the first and last)."""
+    trainer = work.trainer(work.network())
+    start = time.perf_counter()
+    for _ in trainer.snapshots(every=every or work.steps + 1, steps=work.steps):
+        pass
+    return time.perf_counter() - start
+
+
 def summary(times: list[float]) -> str:
     return f"median {statistics.median(times):8.3f} s  (min {min(times):.3f}, max {max(times):.3f})"
 
@@ -280,6 +292,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats after one warm-up (default 5)")
     parser.add_argument("--quick", action="store_true", help="a tenth of the steps and data, for a smoke run")
+    parser.add_argument("--pairs", type=int, default=11, help="W1 runs with and without snapshots (default 11)")
     args = parser.parse_args()
 
     works = workloads(args.quick)
@@ -309,26 +322,13 @@ def main() -> None:
         elapsed_other_layout, _ = run_explorer(w1, other_layout)
         elapsed_one, _ = run_explorer(w1, w1.network(init=stack_inits[0]))
         elapsed_four = sum(run_explorer(w1, w1.network(init=i, seed=k))[0] for k, i in enumerate(stack_inits))
-        # snapshots every 100 steps against none, one right after the other (alternating which goes first,
-        # and compared pairwise: the machine's load drifts); float32 against float64
-        def with_snapshots():
-            trainer = w1.trainer(w1.network())
-            start = time.perf_counter()
-            for _ in trainer.snapshots(every=100, steps=w1.steps):
-                pass
-            return time.perf_counter() - start
-
-        if repeat % 2:
-            elapsed_plain, _ = run_explorer(w1, w1.network())
-            elapsed_snapshots = with_snapshots()
-        else:
-            elapsed_snapshots = with_snapshots()
-            elapsed_plain, _ = run_explorer(w1, w1.network())
+        # float32 against float64
+        elapsed_plain, _ = run_explorer(w1, w1.network())
         elapsed_f32, _ = run_explorer(w1, w1.network(dtype="float32"))
         if repeat:
             for key, value in [("stacked", elapsed_stacked), ("one", elapsed_one), ("four", elapsed_four),
                                ("stacked_layout", elapsed_other_layout),
-                               ("snapshots", elapsed_snapshots), ("plain", elapsed_plain), ("float32", elapsed_f32)]:
+                               ("plain", elapsed_plain), ("float32", elapsed_f32)]:
                 times.setdefault("W5", {}).setdefault(key, []).append(value)
         print(f"repeat {repeat}{' (warm-up)' if not repeat else ''} done, load {os.getloadavg()[0]:.2f}", flush=True)
 
@@ -351,11 +351,24 @@ def main() -> None:
     print(f"    K=4 in the (K, n, m) 'stacked' layout instead of packed block-diagonal: "
           f"{summary(times['W5']['stacked_layout'])}")
 
-    pairs = [s / p - 1 for s, p in zip(times["W5"]["snapshots"], times["W5"]["plain"], strict=True)]
+    # Snapshots every 100 steps against none: W1 run both ways right after each other, alternating which
+    # goes first, and compared pair by pair (the machine's load drifts between pairs).
+    with_snapshots, without, pairs = [], [], []
+    for pair in range(args.pairs):
+        if pair % 2:
+            plain = snapshot_run(w1, every=None)
+            snapshots = snapshot_run(w1, every=100)
+        else:
+            snapshots = snapshot_run(w1, every=100)
+            plain = snapshot_run(w1, every=None)
+        with_snapshots.append(snapshots)
+        without.append(plain)
+        pairs.append(snapshots / plain - 1)
     overhead = statistics.median(pairs)
-    print(f"W1 with snapshots every 100 steps: {summary(times['W5']['snapshots'])}; without: "
-          f"{summary(times['W5']['plain'])}; overhead {100 * overhead:.1f}% (median of the {len(pairs)} "
-          f"pairs run back to back: {', '.join(f'{100 * p:.0f}%' for p in pairs)})")
+    low, _, high = statistics.quantiles(pairs, n=4)
+    print(f"W1 with snapshots every 100 steps: {summary(with_snapshots)}; without: {summary(without)}; "
+          f"overhead {100 * overhead:.1f}% (median of {len(pairs)} pairs run back to back; "
+          f"quartiles {100 * low:.1f}% to {100 * high:.1f}%)")
     print(f"W1 float32: {summary(times['W5']['float32'])}; float64/float32 {w5['plain'] / w5['float32']:.2f}x")
 
     per_step, counts = count_numpy_calls(w1)
