@@ -263,11 +263,12 @@ KERNEL_APPS = {"three_layer": ("explorer.apps.three_layer", "ThreeLayerApp"),
 
 
 def payload_meter(figure) -> list[int]:
-    """Record the size of every update message the figure sends: its JSON text plus its binary buffers."""
+    """Record the size of every update or animate message the figure sends (a redraw sends one of each at
+    most): its JSON text plus its binary buffers, one entry per message."""
     import plotly.serializers
 
     sizes: list[int] = []
-    send = figure._send_update_msg
+    send, send_animate = figure._send_update_msg, figure._send_animate_msg
 
     def text(v, buffers):
         if isinstance(v, dict) and "buffer" in v:
@@ -283,7 +284,14 @@ def payload_meter(figure) -> list[int]:
         sizes.append(len(json.dumps(text(wire, buffers), default=str)) + sum(buffers))
         return send(restyle_data, relayout_data, trace_indexes, **kwargs)
 
+    def measure_animate(styles_data, relayout_data, trace_indexes, animation_opts):
+        buffers: list[int] = []
+        wire = plotly.serializers._py_to_js({"style": list(styles_data), "layout": relayout_data}, None)
+        sizes.append(len(json.dumps(text(wire, buffers), default=str)) + sum(buffers))
+        return send_animate(styles_data, relayout_data, trace_indexes, animation_opts)
+
     figure._send_update_msg = measure
+    figure._send_animate_msg = measure_animate
     return sizes
 
 
@@ -302,13 +310,15 @@ def kernel_costs(repeats: int = 30) -> dict:
             app.architecture.value, app.init.value = "2-10-5-1 (classic)", "he"
         sizes = payload_meter(app.figure)
         app.pull(3)
-        draws, resets = [], []
+        draws, resets, payloads = [], [], []
         for _ in range(repeats):
             app.pull(1)
+            sent = len(sizes)
             began = time.perf_counter()
             app.draw()
             draws.append((time.perf_counter() - began) * 1000)
-        payload = statistics.median(sizes) if sizes else None
+            payloads.append(sum(sizes[sent:]))  # every message of this redraw
+        payload = statistics.median(payloads) if payloads else None
         for _ in range(max(3, repeats // 3)):
             began = time.perf_counter()
             app.reset()
