@@ -225,7 +225,11 @@ class HistogramsApp(LiveApp):
         self.note.value = (f"<small>{data.description}; network {'-'.join(map(str, sizes))}, softmax output, "
                            f"SGD on batches of {BATCH_SIZE}. {self.mnist_note}</small>")
         _, recipe = INITIALIZATIONS[self.init.value]
-        net = Network(sizes, hidden=self.activation.value, output="softmax", init=recipe(self.scale.value), seed=0)
+        # float32: numpy's tanh is vectorised for float32 on this kind of CPU and not for float64 (0.49 ms a
+        # layer against ~0.05), and the matrix products run at twice the rate. The demo's values (activations
+        # within [-1, 1] or a few thousand, gradients around 1e-4) sit well inside float32's range.
+        net = Network(sizes, hidden=self.activation.value, output="softmax", init=recipe(self.scale.value), seed=0,
+                      dtype="float32")
         return Trainer(net, data.X, data.y, lr=self.learning_rate.value, batch_size=BATCH_SIZE, seed=0,
                        act_bins=centred_bins(*ACTIVATIONS[self.activation.value][1])[1],
                        grad_bins=centred_bins(*GRADIENT_RANGE)[1],
