@@ -22,7 +22,9 @@ def app():
 
 
 def ys(app, trace):
-    return np.asarray(app.figure.data[trace].y, dtype=float)
+    """A trace's y values; for the bars (scatter traces of five points a bar), each bar's height."""
+    y = np.asarray(app.figure.data[trace].y, dtype=float)
+    return y.reshape(-1, 5)[:, 1] if trace in (ACTIVATIONS, BACKPROP, WEIGHT_GRADS) else y
 
 
 def assert_chain(app, alpha):
@@ -98,7 +100,39 @@ def test_one_figure_with_three_log_panels(app):
     assert "iteration" in layout.xaxis.title.text and "cost" in layout.yaxis.title.text
     low, high = layout.yaxis2.range  # the bars, 1.5 to 38.4, and their prediction lie inside the axis
     assert low < np.log10(1.5) and np.log10(1.5**9) < high
-    assert list(layout.yaxis2.tickvals) == pytest.approx([1, 2, 5, 10, 20, 50])
+    assert list(layout.yaxis2.tickvals) == pytest.approx([0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100])  # whole decades
+
+
+def test_bars_are_rectangles_from_below_the_axis_up_to_their_height(app):
+    for trace, layers in ((ACTIVATIONS, L - 1), (BACKPROP, L - 1), (WEIGHT_GRADS, L)):
+        x = np.asarray(app.figure.data[trace].x, dtype=float).reshape(-1, 5)
+        y = np.asarray(app.figure.data[trace].y, dtype=float).reshape(-1, 5)
+        assert len(x) == layers and np.isnan(x[:, 4]).all() and np.isnan(y[:, 4]).all()  # a gap ends each bar
+        centres = (x[:, 0] + x[:, 2]) / 2
+        assert (x[:, 0] == x[:, 1]).all() and (x[:, 2] == x[:, 3]).all() and (x[:, 2] > x[:, 0]).all()
+        assert np.abs(centres - np.arange(1, layers + 1)).max() < 0.5  # each bar inside its layer's slot
+        low = app.figure.layout["yaxis" + ("2" if trace == ACTIVATIONS else "3")].range[0]
+        assert (y[:, 0] == y[:, 3]).all() and (np.log10(y[:, 0]) < low).all()  # the base is off the axis
+        assert (y[:, 1] == y[:, 2]).all() and (np.log10(y[:, 1]) > low).all()
+    assert app.figure.data[WEIGHT_GRADS].text[2 * 5 + 1] == "dW, layer 3"  # the hover text of its top
+
+
+def test_redraws_while_training_are_quick_animations(app):
+    """Each redraw is one Plotly.animate of scatter traces (which plotly.js redraws alone), and a full update
+    only when an axis range or a name changes: a few times in a run, not at every redraw."""
+    assert {trace.type for trace in app.figure.data} == {"scatter"}
+    sent = {"_py2js_update": 0, "_py2js_animate": 0}
+
+    def count(change):
+        if change["new"]:
+            sent[change["name"]] += 1
+
+    app.figure.observe(count, names=list(sent))
+    for _ in range(100):
+        app.run(1)
+    assert sent["_py2js_animate"] == 100
+    assert sent["_py2js_update"] <= 10
+    assert np.asarray(app.figure.data[COST].x)[-1] == 100
 
 
 def test_flat_cost_gets_a_decade_of_axis(app):
