@@ -114,25 +114,34 @@ def bar_outlines(heights: np.ndarray, axis_range: list[float] | None) -> np.ndar
 
 
 def steady_range(current: list[float] | None, values: np.ndarray, decades: float) -> list[float] | None:
-    """A log10 axis range for `values` (see log_range) that changes only when it must: the current one while
-    the values fit in it and it is at most two decades taller than they need, else a new one, its ends
-    rounded outwards to whole decades. A new range makes the browser redraw the whole figure (~170 ms)."""
+    """A log10 axis range for `values` (see log_range) that changes only when it must, as a new range makes the
+    browser redraw the whole figure (~170 ms).
+
+    The current range stays while the values fit in it and it is at most 1.5 times (plus two decades) as tall
+    as they need. When they leave it, it widens to take them, a quarter of their height further on the side
+    they left by (a gradient shrinking a decade every few hundred steps moves the axis a few times, not at
+    every decade); if that would be too tall, it becomes a range around the values alone. Its ends are
+    rounded outwards to whole decades.
+    """
     wanted = log_range(values, decades)
     if wanted is None:
         return current
-    if (current is not None and current[0] <= wanted[0] and wanted[1] <= current[1]
-            and current[1] - current[0] <= wanted[1] - wanted[0] + 2):
-        return current
+    tallest = 1.5 * (wanted[1] - wanted[0]) + 2
+    if current is not None:
+        if current[0] <= wanted[0] and wanted[1] <= current[1] and current[1] - current[0] <= tallest:
+            return current
+        margin = (wanted[1] - wanted[0]) / 4
+        wider = [wanted[0] - margin if wanted[0] < current[0] else current[0],
+                 wanted[1] + margin if wanted[1] > current[1] else current[1]]
+        if math.ceil(wider[1]) - math.floor(wider[0]) <= tallest:
+            wanted = wider
     return [float(math.floor(wanted[0])), float(math.ceil(wanted[1]))]
 
 
-def axis_end(steps: float) -> int:
-    """The right end of the iteration axis: the first of 10, 20, 50, 100, 200, ... at or past `steps`, so the
-    axis changes (a full redraw) a few times in a run, and the curve grows into it in between."""
-    end = 10
-    while end < steps:
-        end = end * 5 // 2 if str(end).startswith("2") else end * 2
-    return end
+def axis_end(steps: float, stop_at: int) -> int:
+    """The right end of the iteration axis: 100, 1,000, then where the run stops (or the last step shown, if
+    later), so the axis changes (a full redraw) twice in a run, and the curve grows into it in between."""
+    return next((end for end in (100, 1000) if steps <= end and end < stop_at), max(steps, stop_at))
 
 
 def finite(values: np.ndarray) -> np.ndarray:
@@ -337,7 +346,7 @@ class NineLayerApp(LiveApp):
                        steady_range(self.ranges[1], np.concatenate([activations, predictions[0]]), decades=2),
                        steady_range(self.ranges[2], np.concatenate([backprop, weight_grads, *predictions[1:]]),
                                     decades=2)]
-        layout = {"xaxis.range": [0, axis_end(last_step)]}  # a quick redraw does not autorange
+        layout = {"xaxis.range": [0, axis_end(last_step, self.stop_at)]}  # a quick redraw does not autorange
         for axis, axis_range in zip(("yaxis", "yaxis2", "yaxis3"), self.ranges, strict=True):
             ticks, texts = log_ticks(axis_range)
             layout.update({f"{axis}.range": axis_range, f"{axis}.tickvals": ticks, f"{axis}.ticktext": texts})
