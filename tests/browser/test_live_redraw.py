@@ -113,3 +113,47 @@ def test_pause_and_a_control_change_during_training_take_effect_without_backlog(
     dk.wait_until(lambda: not dk.training(page), TIMEOUT, message="Pause to take effect")
     assert not dk.page_text_problems(page), dk.page_text_problems(page)
     page_errors.assert_none()
+
+
+# The nine-layer demo's bars are filled rectangles of scatter traces: the number of rectangles each panel
+# draws (closed pieces of its fills' SVG paths), and the full redraws and the animations the graph made.
+NINE_LAYER_PANELS = """() => {""" + dk._VISIBLE + """
+    const g = visiblePlots()[0];
+    const rectangles = panel => [...g.querySelectorAll(`.subplot.${panel} path.js-fill`)]
+        .map(p => ((p.getAttribute('d') || '').match(/Z/g) || []).length).reduce((a, b) => a + b, 0);
+    return {bars: ['xy', 'x2y2', 'x3y3'].map(rectangles), full: g.__full || 0, quick: g.__quick || 0};
+}"""
+COUNT_REDRAWS = """() => {""" + dk._VISIBLE + """
+    const g = visiblePlots()[0];
+    g.on('plotly_afterplot', () => { g.__full = (g.__full || 0) + 1; });
+    g.on('plotly_animatingframe', () => { g.__quick = (g.__quick || 0) + 1; });
+}"""
+
+
+def test_nine_layer_bars_stay_drawn_through_quick_redraws(voila_server, browser_page, page_errors):
+    """The nine-layer demo redraws while training with Plotly.animate (LiveApp.quick_update), which redraws
+    scatter traces alone: its bars (rectangles of scatter traces, not bar traces) stay drawn in every panel,
+    and full redraws of the figure (a new axis range) are few."""
+    server = voila_server(DASHBOARD)
+    page = browser_page
+    page.goto(server.url + "?demo=nine-layer", timeout=LOAD_TIMEOUT)
+    dk.wait_for_visible_plot(page, LOAD_TIMEOUT)
+    dk.wait_until(lambda: len(cost_steps(page)) >= 1 and dk.can_train(page), TIMEOUT, message="the first state")
+    dk.wait_until_static(page, quiet=1.0)
+    assert page.evaluate(NINE_LAYER_PANELS)["bars"] == [0, 9, 19]  # 9 activations; 9 dA and 10 dW
+    page.evaluate(COUNT_REDRAWS)
+
+    dk.button(page, "Train").click()
+    dk.wait_until(lambda: page.evaluate(NINE_LAYER_PANELS)["quick"] >= 20 or not dk.training(page), TIMEOUT,
+                  message="twenty quick redraws")
+    dk.pause(page)
+    dk.wait_until(lambda: not dk.training(page), TIMEOUT, message="Pause to take effect")
+    dk.wait_until_static(page, quiet=1.0)
+    panels = page.evaluate(NINE_LAYER_PANELS)
+    step = shown_step(page)
+    print(f"\n[nine-layer] step {step:,}: {panels['quick']} quick redraws, {panels['full']} full ones")
+    assert panels["bars"] == [0, 9, 19]
+    assert step > 0 and cost_steps(page)[-1] == step
+    assert panels["quick"] >= 10 and panels["full"] <= panels["quick"] / 2
+    assert not dk.page_text_problems(page), dk.page_text_problems(page)
+    page_errors.assert_none()
