@@ -188,8 +188,19 @@ def logit_gradient(
     return dz
 
 
+def fraction_right(output: str, probabilities: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Fraction of examples classified right per model (float64, (K,)), for a sigmoid or softmax output.
+    probabilities: (K, m, n^[L]) and y (m, n^[L]); or with `axis` -2, (K, n^[L], m) and (n^[L], m)."""
+    if output == "sigmoid":
+        right = np.equal(probabilities > 0.5, y > 0.5).reshape(len(probabilities), -1)
+    else:
+        right = np.equal(probabilities.argmax(axis=axis), y.argmax(axis=axis))
+    return np.add.reduce(right, axis=1, dtype=np.float64) / right.shape[1]
+
+
 def cost_bound(output: str, z_abs_max: float, y_abs_max: float, n_out: int) -> float:
-    """An upper bound on every model's cost from the largest |logit|, so that most steps need no log or exp:
+    """An upper bound on every model's cost from the largest |logit| (or any number at least as large: a
+    trainer passes the logits' Euclidean length), so that most steps need no log or exp:
     sigmoid: log(1 + e^z) - y z <= |z| + log 2 per output (y in [0, 1]);
     softmax: logsumexp(z) - z_y <= max z - min z + log n <= 2 max|z| + log n;
     linear:  (z - y)^2 <= (max|z| + max|y|)^2."""
@@ -520,12 +531,7 @@ class Network:
         for a linear output. Targets Y^T (n^[L], m), checked."""
         if self.output == "linear":
             return np.full(self.K, np.nan)
-        output = ws.blocks["A"][-1]  # (K, n^[L], m)
-        if self.output == "sigmoid":
-            right = np.equal(output > 0.5, targets > 0.5).reshape(self.K, -1)
-        else:
-            right = np.equal(output.argmax(axis=-2), targets.argmax(axis=-2))
-        return np.add.reduce(right, axis=1, dtype=np.float64) / right.shape[1]
+        return fraction_right(self.output, ws.blocks["A"][-1], targets, axis=-2)
 
     def _guard(self, ws: Workspace, x: np.ndarray) -> None:
         ws.nonfinite |= ~np.isfinite(self.per_model_block(x)).all(axis=(1, 2))
@@ -547,11 +553,7 @@ class Network:
         """Fraction classified right per model; NaN for a regression (linear) output."""
         if self.output == "linear":
             return np.full(output.shape[0], np.nan)
-        Y = self.check_targets(Y, output.shape[-2])
-        if self.output == "sigmoid":
-            right = (output > 0.5) == (Y > 0.5)
-            return right.mean(axis=(-2, -1))
-        return (output.argmax(axis=-1) == Y.argmax(axis=-1)).mean(axis=-1)
+        return fraction_right(self.output, output, self.check_targets(Y, output.shape[-2]))
 
     # -- argument checks ----------------------------------------------------------------------
 
