@@ -18,7 +18,10 @@ import pytest
 DASHBOARD = "notebooks/dashboard.ipynb"
 LOAD_TIMEOUT = 180_000  # ms
 TIMEOUT = 45.0  # s
-MAX_LATE = 4  # redraws after the click: Pause's own, the two in flight (LiveApp.in_flight), and a read-vs-click race
+# Redraws after the click: Pause's own, the two in flight (LiveApp.in_flight), and those the kernel sends while
+# the click travels to it (the demo redraws every ~110 ms; the click takes a round trip, longer under load).
+# A backlog, as before the ack gate, is hundreds.
+MAX_LATE = 6
 COST = 0  # the cost curve's trace
 
 pytestmark = pytest.mark.browser
