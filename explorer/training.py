@@ -49,11 +49,12 @@ class SGD:
         self.velocity = self.scratch = self.axpy = None
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        if self.scratch is None:
-            self.scratch = np.zeros_like(grads)
-            self.velocity = np.zeros_like(grads) if self.momentum else None
+        if self.scratch is None and self.axpy is None:  # the first step: choose the path, allocate its buffers
             if np.ndim(self.lr) == 0 and not self.momentum:
                 self.axpy = _in_place_axpy(params)
+            if self.axpy is None:
+                self.scratch = np.zeros_like(grads)
+                self.velocity = np.zeros_like(grads) if self.momentum else None
         if self.axpy is not None:
             self.axpy(grads, params, a=-self.lr)
             return
@@ -438,11 +439,10 @@ class Trainer:
             snap.grad_hist = np.stack([_count_in_bins(g, self.grad_bins) for g in dA])
         if self.probe is not None:
             snap.probe = net.forward_pass(self.probe_workspace).output.copy()
-        for name in self.evaluate:
-            ws = self.evaluation_workspaces[name]
-            net.forward_pass(ws)
-            ev_cost = net.pass_cost(ws, ws.targets).astype(np.float64)
-            ev_acc = net.pass_accuracy(ws, ws.targets)
+        for name, loaded in self.evaluation_workspaces.items():
+            net.forward_pass(loaded)
+            ev_cost = net.pass_cost(loaded, loaded.targets).astype(np.float64)
+            ev_acc = net.pass_accuracy(loaded, loaded.targets)
             ev_cost[frozen], ev_acc[frozen] = np.nan, np.nan
             snap.evaluation[name] = (ev_cost, ev_acc)
         return snap
