@@ -31,7 +31,22 @@ def app(request):
     module, name = request.param
     app = getattr(importlib.import_module(module), name)()
     app.use_ack_gate = False  # no browser here to acknowledge redraws
+    endless(app)
     return app
+
+
+def endless(app) -> None:
+    """Every press of Train runs until paused. A press runs a few thousand steps, which a fast machine may finish
+    before a test's wait of 0.3 s ends; the tests here press Pause, Reset or a control during a run."""
+    make_trainer = app.make_trainer
+
+    def make_endless_trainer():
+        trainer = make_trainer()
+        app.run_steps = 10**9  # reset() sets the press's end from it, after make_trainer (which may set it)
+        return trainer
+
+    app.make_trainer = make_endless_trainer
+    app.reset()
 
 
 def running_tasks():

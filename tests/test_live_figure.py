@@ -118,6 +118,8 @@ def test_a_reset_or_a_step_during_training_redraws_once():
 
     app = ThreeLayerApp()
     app.use_ack_gate = False
+    app.run_steps = 10**9  # a press's run must outlast the test's waits, on however fast a machine
+    app.reset()
 
     async def press_during_training(press):
         app.start()

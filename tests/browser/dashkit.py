@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 import time
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
 PLOT = ".js-plotly-plot .main-svg"
 
 # JavaScript: the plotly graph divs that are on screen (not in a hidden tab), in page order.
@@ -129,20 +127,31 @@ def check(page, label: str) -> None:
     page.locator(".widget-checkbox:visible", has_text=label).locator("input[type=checkbox]").first.check()
 
 
-def pause(page, timeout: float = 60.0) -> float:
-    """Press Pause while a run is going (if the run ended on its own, train again first); return the time
-    of the click. Watch the figures from then on (wait_until_static) before anything else."""
-    for _ in range(6):  # a fast engine ends a press's run in about a second (the digits demo)
-        if training(page):
-            clicked = time.monotonic()
-            try:
-                button(page, "Pause").click(timeout=5_000)
-                return clicked
-            except PlaywrightTimeout:  # the run ended between the check and the click
-                pass
-        button(page, "Train").click()  # the run had ended: train again
-        wait_until(lambda: training(page), timeout, message="training to start again")
-    raise AssertionError("could not catch a run in progress to pause it")
+# JavaScript: press Pause the moment the page shows a run going (Train first if none is). A press of Train may
+# run for only a second (the digits demo), shorter than a round trip of Playwright's checks under load, so the
+# page itself watches the button, every 5 ms. Returns the milliseconds since the click, or null if no run showed.
+_PRESS_PAUSE = """async (seconds) => {
+    const visibleButton = text => [...document.querySelectorAll('button')]
+        .find(b => b.offsetParent !== null && b.innerText.trim() === text);
+    const pause = visibleButton('Pause'), train = visibleButton('Train');
+    if (pause.disabled && !train.disabled) train.click();
+    const until = performance.now() + seconds * 1000;
+    while (pause.disabled && performance.now() < until) await new Promise(r => setTimeout(r, 5));
+    if (pause.disabled) return null;
+    const clicked = performance.now();
+    pause.click();
+    return performance.now() - clicked;
+}"""
+
+
+def pause(page, tries: int = 6, seconds: float = 15.0) -> float:
+    """Press Pause while a run is going (Train first if none is; again if the run ended before the page showed
+    it); return the time of the click. Watch the figures from then on (wait_until_static) before anything else."""
+    for _ in range(tries):
+        since_click = page.evaluate(_PRESS_PAUSE, seconds)
+        if since_click is not None:
+            return time.monotonic() - since_click / 1000
+    raise AssertionError(f"could not catch a run in progress to pause it in {tries} presses of Train")
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1, message: str = "condition"):

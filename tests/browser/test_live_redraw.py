@@ -42,13 +42,20 @@ def cost_steps(page) -> list:
     return dk.trace_values(page, COST, "x") or []
 
 
+def last_step(page) -> float:
+    """The step of the cost curve's last point (-1: no curve)."""
+    steps = cost_steps(page)
+    return steps[-1] if steps else -1
+
+
 def train_until_redrawing(page, redraws: int = 3) -> bool:
-    """Press Train and wait until the cost curve has grown over `redraws` redraws; return whether the run is
-    still going (a press trains 15,000 steps, which a fast engine may finish in a few seconds)."""
+    """Press Train and wait until the cost curve has reached further over `redraws` redraws; return whether the
+    run is still going (a press trains 15,000 steps, which a fast engine may finish in a few seconds).
+    The curve's last step, not its length: a long curve is thinned (History), so its length goes down too."""
     dk.wait_until(lambda: dk.can_train(page), TIMEOUT, message="Train to be enabled")
-    drawn, points = dk.draws(page)[0], len(cost_steps(page))
+    drawn, reached = dk.draws(page)[0], last_step(page)
     dk.button(page, "Train").click()
-    dk.wait_until(lambda: dk.draws(page)[0] >= drawn + redraws and len(cost_steps(page)) > points, TIMEOUT,
+    dk.wait_until(lambda: dk.draws(page)[0] >= drawn + redraws and last_step(page) > reached, TIMEOUT,
                   message="the figure to follow training")
     return dk.training(page)
 
