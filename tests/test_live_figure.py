@@ -216,3 +216,36 @@ def test_a_report_acknowledges_the_edits_before_it_too():
     assert figure.edits_in_flight() == 1 and figure._trace_edit_in_process
     figure._js2py_traceDeltas = {"trace_deltas": [], "trace_edit_id": figure._last_trace_edit_id - 2}  # late
     assert figure.edits_in_flight() == 1
+
+
+def test_the_ack_gate_holds_redraws_to_in_flight_until_the_browser_reports():
+    """Without reports from a browser, training sends `in_flight` redraws and then waits (until ack_timeout);
+    a report of the latest one lets the next ones go."""
+    import asyncio
+
+    from explorer.apps.three_layer import ThreeLayerApp
+
+    app = ThreeLayerApp()
+    app.run_steps = 10**9
+    app.reset()
+    app.max_fps, app.ack_timeout = 1000.0, 60.0  # only the gate can hold redraws back
+    figure = app.figure
+    sent = capture_messages(figure)
+
+    def report_latest() -> None:
+        figure._js2py_traceDeltas = {"trace_deltas": [], "trace_edit_id": figure._last_trace_edit_id}
+
+    async def train_then_report():
+        report_latest()
+        app.start()
+        await asyncio.sleep(0.3)
+        held = len(sent)
+        report_latest()
+        await asyncio.sleep(0.3)
+        app.stop(show=False)
+        return held, len(sent)
+
+    held, later = asyncio.run(train_then_report())
+    assert held == app.in_flight
+    assert later == 2 * app.in_flight
+    assert set(sent) == {"animate"}
