@@ -1,13 +1,18 @@
 """The per-layer histograms demo: its controls change the figure as the engine predicts."""
 
 import asyncio
+import base64
+import struct
+import zlib
 
 import numpy as np
 import pytest
+from test_live_figure import capture_messages
 
 from explorer import datasets
 from explorer.apps import histograms
-from explorer.apps.histograms import HistogramsApp
+from explorer.apps.histograms import BATCH_TITLE, TITLES, HistogramsApp
+from explorer.network import Network
 
 
 @pytest.fixture
@@ -25,9 +30,15 @@ def shared_app():
 
 
 def bars(app, layer):
-    """Bin centres and heights of the histogram of hidden layer `layer` (1..4) as drawn."""
+    """Bin centres and heights of the histogram of hidden layer `layer` (1..4) as drawn: a step line whose first
+    and last points are the outer edges (see histograms.steps_x)."""
     bar = app.figure.data[layer - 1]
-    return np.asarray(bar.x), np.asarray(bar.y)
+    return np.asarray(bar.x)[1:-1], np.asarray(bar.y, dtype=float)[1:-1]
+
+
+def title(app, layer):
+    """The title above the histogram of hidden layer `layer` (a text trace)."""
+    return app.figure.data[TITLES[layer - 1]].text[0]
 
 
 def test_xavier_to_standard_normal_pushes_last_layer_to_the_edges(app):
@@ -48,7 +59,7 @@ def test_zero_init_puts_every_value_in_the_zero_bin(app):
         x, y = bars(app, layer)
         assert y[x == 0] == pytest.approx([1.0])
         assert y[x != 0].sum() == 0
-    assert "std 0.00" in app.figure.layout.annotations[3].text
+    assert "std 0.00" in title(app, 4)
 
 
 def test_gradient_toggle_plots_gradient_histograms(app):
@@ -60,13 +71,14 @@ def test_gradient_toggle_plots_gradient_histograms(app):
     assert not np.allclose(y, before)
     assert x[0] == pytest.approx(histograms.GRADIENT_RANGE[0] / histograms.GRADIENT_UNIT)
     assert "gradient" in app.figure.layout.xaxis.title.text
-    assert f"{snap.grad_std[0, 0]:.1e}" in app.figure.layout.annotations[0].text
+    assert f"{snap.grad_std[0, 0]:.1e}" in title(app, 1)
     app.show.value = "activations"
     assert bars(app, 1)[1] == pytest.approx(before)
 
 
 def test_training_grows_cost_curve_and_changes_batch_mosaic(app):
     mosaic_before = [row[:] for row in app.figure.data[8].z]
+    picture_before = app.figure.layout.images[0].source
     assert len(app.figure.data[4].y) == 1
     asyncio.run(app.train(seconds=0.5))
     assert app.trainer.step >= app.every
@@ -74,6 +86,7 @@ def test_training_grows_cost_curve_and_changes_batch_mosaic(app):
     assert len(cost) >= 2 and cost[-1] < cost[0]
     assert len(app.figure.data[7].y) == len(cost)  # test accuracy alongside
     assert [list(row) for row in app.figure.data[8].z] != mosaic_before
+    assert app.figure.layout.images[0].source != picture_before
     assert f"step {app.trainer.step:,}" in app.status.value
 
 
@@ -149,3 +162,95 @@ def test_layer_spreads_quoted_in_the_notebook(shared_app, activation, init, spre
     app.init.value = init
     assert app.snapshot.step == 0
     assert app.snapshot.a_std[:4, 0] == pytest.approx(spreads, rel=0.03, abs=0.005)
+
+
+# -- quick redraws --------------------------------------------------------------------------------
+
+
+def png_pixels(uri):
+    """The RGB pixels of a PNG data URI as png_uri writes them (8-bit RGB, every row after filter byte 0)."""
+    png = base64.b64decode(uri.split(",", 1)[1])
+    width, height = struct.unpack(">II", png[16:24])
+    data, at = b"", 8
+    while at < len(png):
+        (length,), kind = struct.unpack(">I", png[at:at + 4]), png[at + 4:at + 8]
+        if kind == b"IDAT":
+            data += png[at + 8:at + 8 + length]
+        at += 12 + length
+    rows = np.frombuffer(zlib.decompress(data), dtype=np.uint8).reshape(height, 1 + 3 * width)
+    assert np.all(rows[:, 0] == 0)
+    return rows[:, 1:].reshape(height, width, 3)
+
+
+def test_a_redraw_while_training_is_one_animate_and_no_update(app):
+    """While training, a redraw is one Plotly.animate of scatter traces and the batch's picture (quick_update);
+    a Plotly.update (a full redraw in the browser) only when an axis range changes, which is rare."""
+    sent = capture_messages(app.figure)
+    asyncio.run(app.train(seconds=1.0))
+    assert app.redraws >= 5 and sent.count("animate") == len(sent) - sent.count("update") >= 5
+    assert sent.count("update") <= len(sent) / 4
+    ranges = app.share_top, app.cost_range
+    sent.clear()
+    app.pull(1)
+    app.draw()
+    assert (app.share_top, app.cost_range) == ranges  # nothing in the layout changed: no full redraw
+    assert sent == ["animate"]
+
+
+def test_bars_are_the_histograms_of_the_activations_computed_with_numpy(app):
+    """At step 0 the bars of each layer are the shares of its activations on the batch in each bin: the
+    network's forward pass on the batch's images, counted by numpy.histogram."""
+    snap = app.snapshot
+    xavier = histograms.INITIALIZATIONS["xavier"][1](1.0)
+    net = Network(app.trainer.net.sizes, hidden="tanh", output="softmax", init=xavier, seed=0, dtype="float32")
+    forward = net.forward(app.digit_data().X[snap.batch])
+    _, edges = histograms.centred_bins(-1.2, 1.2)
+    for layer in range(1, 5):
+        counts, _ = np.histogram(forward.A[layer][0], bins=edges)
+        x, y = bars(app, layer)
+        assert y == pytest.approx(counts / forward.A[layer][0].size, abs=1e-4)
+        assert x == pytest.approx((edges[:-1] + edges[1:]) / 2)
+        outline = app.figure.data[layer - 1]
+        outline_x, outline_y = np.asarray(outline.x, dtype=float), np.asarray(outline.y, dtype=float)
+        assert outline_x[[0, -1]] == pytest.approx(edges[[0, -1]])  # the step line spans the outer edges
+        assert outline_y[[0, -1]] == pytest.approx(y[[0, -1]])
+        assert title(app, layer) == f"layer {layer} · std {forward.A[layer][0].std():.2f}"
+
+
+def test_curves_and_bars_lie_inside_their_axes(app):
+    """A quick redraw does not autorange: every value drawn lies inside the ranges the app gave."""
+    asyncio.run(app.train(seconds=1.0))
+    layout = app.figure.layout
+    top = layout.yaxis.range[1]
+    assert all(layout[f"yaxis{a}"].range[1] == top for a in ("", "2", "3", "4"))
+    assert max(bars(app, layer)[1].max() for layer in range(1, 5)) * 1.05 <= top
+    low, high = layout.yaxis5.range
+    for index in (4, 5):
+        cost = np.log10(np.asarray(app.figure.data[index].y, dtype=float))
+        assert low <= cost.min() and cost.max() <= high
+    for axis in ("xaxis5", "xaxis6"):
+        assert layout[axis].range[0] <= 0 and app.trainer.step <= layout[axis].range[1]
+    # the title sits on top of each histogram, in the middle of its x axis
+    assert app.figure.data[TITLES[0]].y == (top,) and app.figure.data[TITLES[0]].x == (0.0,)
+
+
+def test_the_batch_is_a_picture_of_its_pixels_in_greys(app):
+    """The mosaic is a layout image: each pixel of the hidden heatmap's z a block of its Greys colour (white 0,
+    black the largest value), placed over the mosaic's cells."""
+    z = np.asarray(app.figure.data[8].z)
+    pixels = png_pixels(app.figure.layout.images[0].source)
+    block = pixels.shape[1] // z.shape[1]
+    assert block >= 4 and pixels.shape == (z.shape[0] * block, z.shape[1] * block, 3)
+    cells = pixels[::block, ::block]
+    assert np.all(cells[z == 0] == 255) and np.all(cells[z == 16] == 0)
+    greys = []
+    for value in np.unique(z):  # one grey for each pixel value, darker for a larger one
+        colours = cells[z == value]
+        assert np.all(colours == colours[0]) and colours[0, 0] == colours[0, 1] == colours[0, 2]
+        greys.append(int(colours[0, 0]))
+    assert np.all(np.diff(greys) < 0)
+    image, layout = app.figure.layout.images[0], app.figure.layout
+    assert (image.x, image.y, image.sizex, image.sizey) == (-0.5, -0.5, z.shape[1], z.shape[0])
+    assert layout.xaxis7.range == (-0.5, z.shape[1] - 0.5) and layout.yaxis7.range == (z.shape[0] - 0.5, -0.5)
+    right = sum(text_color == histograms.RIGHT_COLOR for text_color in app.figure.data[11].textfont.color)
+    assert app.figure.data[BATCH_TITLE].text == (f"batch: {right} of 16 right (red: wrong)",)

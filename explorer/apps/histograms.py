@@ -19,11 +19,13 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer import datasets, initializers
-from explorer.apps.live import LiveApp, binary_rows
+from explorer.apps.live import LiveApp, binary_rows, colour_image, png_uri
+from explorer.apps.nine_layer import steady_range
 from explorer.initializers import Initializer
 from explorer.network import Network
 from explorer.training import History, Snapshot, Trainer
@@ -57,6 +59,19 @@ GRADIENT_UNIT = 1e-3  # the gradient axis is labelled in thousandths
 ACTIVATION_COLOR, GRADIENT_COLOR = "#4c78a8", "#e45756"
 BATCH_COLOR, TEST_COLOR = "#9ecae9", "#1f4e79"
 RIGHT_COLOR, WRONG_COLOR = "#1a9850", "#d73027"
+# plotly's "Greys" (white for 0, black for the largest pixel value) as hex stops, for the mosaic's picture
+GREYS = [[stop, "#" + "".join(f"{round(c):02x}" for c in plotly.colors.unlabel_rgb(colour))]
+         for stop, colour in plotly.colors.make_colorscale(plotly.colors.sequential.Greys)]
+SHARE_TOPS = (0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.05)  # tops of the histograms' y axis
+MOSAIC_PIXELS = 300  # the mosaic's picture is about this many pixels wide: each pixel a block (no blur)
+
+# The figure's traces: four histograms; cost and accuracy of the batch and the test set; the mosaic's pixels
+# (hidden: the picture shows them), its green and red frames and its labels; the panels' titles.
+HISTOGRAMS = range(4)
+COST_BATCH, COST_TEST, ACCURACY_BATCH, ACCURACY_TEST = 4, 5, 6, 7
+PIXELS, RIGHT, WRONG, LABELS = 8, 9, 10, 11
+TITLES = range(12, 16)  # the titles of the four histogram panels
+BATCH_TITLE = 16
 
 
 def centred_bins(low: float, high: float, bins: int = BINS) -> tuple[np.ndarray, np.ndarray]:
@@ -64,6 +79,27 @@ def centred_bins(low: float, high: float, bins: int = BINS) -> tuple[np.ndarray,
     centres = np.linspace(low, high, bins)
     half = (high - low) / (bins - 1) / 2
     return centres, np.linspace(low - half, high + half, bins + 1)
+
+
+def steps_x(centres: np.ndarray) -> np.ndarray:
+    """The x of a histogram drawn as a filled step line (shape "hvh"): the outer edge, the bin centres, the outer
+    edge. Between two centres the line steps at their middle, the bins' common edge."""
+    half = (centres[1] - centres[0]) / 2
+    return np.concatenate([[centres[0] - half], centres, [centres[-1] + half]])
+
+
+def steps_y(shares: np.ndarray) -> np.ndarray:
+    """The y of `steps_x`'s points: the first and last share once more, for the outer edges."""
+    return np.concatenate([shares[:1], shares, shares[-1:]]).astype(np.float32)
+
+
+def share_top(current: float | None, largest: float) -> float:
+    """The top of the histograms' y axis: it stays while the largest share fits under it and reaches above a
+    third of it (a new top redraws the whole figure in the browser), else the least of SHARE_TOPS that leaves
+    5% of room above the largest share."""
+    if current is not None and current / 3 < largest * 1.05 <= current:
+        return current
+    return next((top for top in SHARE_TOPS if largest * 1.05 <= top), SHARE_TOPS[-1])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,7 +151,7 @@ def mnist_path() -> str | None:
 
 @dataclass
 class Mosaic:
-    z: list  # the pixels of all tiles in one image, as nested lists of ints (small JSON)
+    z: np.ndarray  # the pixels of all tiles in one image (ints)
     right: tuple[list, list]  # x, y of the borders of rightly classified tiles (None between borders)
     wrong: tuple[list, list]
     text_x: list
@@ -147,7 +183,15 @@ def mosaic(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray, cols: 
         text.append(str(predicted[i]))
         colors.append(RIGHT_COLOR if ok else WRONG_COLOR)
         hover.append(f"label {labels[i]}, predicted {predicted[i]}")
-    return Mosaic(z.tolist(), right, wrong, text_x, text_y, text, colors, hover)
+    return Mosaic(z, right, wrong, text_x, text_y, text, colors, hover)
+
+
+def mosaic_picture(z: np.ndarray, pixel_max: float) -> str:
+    """The mosaic's pixels as a PNG in plotly's Greys (as its heatmap drew them), each pixel a square block
+    of screen pixels, so that the browser does not blur the digits when it stretches the picture."""
+    block = max(1, MOSAIC_PIXELS // z.shape[1])
+    pixels = colour_image(np.asarray(z) / pixel_max, GREYS)
+    return png_uri(pixels.repeat(block, axis=0).repeat(block, axis=1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,6 +209,8 @@ class HistogramsApp(LiveApp):
         self.axes_key: tuple | None = None  # what the histogram axes are set up for
         self.costs = self.accuracies = None
         self.shown: Snapshot | None = None  # the latest snapshot with finite values, for the histograms
+        self.share_top: float | None = None  # the top of the histograms' y axis
+        self.cost_range: list[float] | None = None  # the cost axis's log10 range
 
         style = {"description_width": "initial"}
         self.mnist = mnist_path()
@@ -241,6 +287,7 @@ class HistogramsApp(LiveApp):
         self.costs = History(2, max_points=300)  # batch, test
         self.accuracies = History(2, max_points=300)
         self.shown = None
+        self.share_top = self.cost_range = None  # a new run's axes fit it from its start
 
     def record(self, snap: Snapshot) -> None:
         test_cost, test_accuracy = snap.evaluation["test"]
@@ -261,27 +308,39 @@ class HistogramsApp(LiveApp):
     # -- the figure ---------------------------------------------------------------------------
 
     def build_figure(self) -> go.Figure:
-        titles = [f"layer {l}" for l in range(1, 5)] + ["cost", "accuracy", "batch"]
+        """The panels. The histograms are filled step lines of scatter traces (not bar traces), the batch's
+        pixels a picture (a layout image, not a heatmap), and the panels' titles that change while training
+        are text traces (not annotations): a redraw while training is then one Plotly.animate of scatter
+        traces and the picture, which the browser redraws alone (LiveApp.quick_update), not the whole figure."""
+        titles = [""] * 4 + ["cost", "accuracy", ""]
         fig = make_subplots(
             rows=2, cols=4, specs=[[{}, {}, {}, {}], [{"colspan": 2}, None, {}, {}]],
             subplot_titles=titles, vertical_spacing=0.2, horizontal_spacing=0.06,
         )
-        for col in range(1, 5):  # traces 0-3: one histogram per hidden layer
-            fig.add_bar(x=[], y=[], row=1, col=col, showlegend=False, name=f"layer {col}",
-                        hovertemplate="%{x}: %{y:.1%}<extra></extra>")
-        for name, color in (("batch", BATCH_COLOR), ("test", TEST_COLOR)):  # traces 4, 5
+        for col in range(1, 5):  # HISTOGRAMS: one per hidden layer
+            fig.add_scatter(x=[], y=[], mode="lines", line=dict(shape="hvh", width=0), fill="tozeroy",
+                            hoveron="points", showlegend=False, name=f"layer {col}",
+                            hovertemplate="%{x}: %{y:.1%}<extra></extra>", row=1, col=col)
+        for name, color in (("batch", BATCH_COLOR), ("test", TEST_COLOR)):  # COST_BATCH, COST_TEST
             fig.add_scatter(x=[], y=[], mode="lines+markers", marker_size=3, name=f"{name} set", line_color=color,
                             legendgroup=name, row=2, col=1)
-        for name, color in (("batch", BATCH_COLOR), ("test", TEST_COLOR)):  # traces 6, 7
+        for name, color in (("batch", BATCH_COLOR), ("test", TEST_COLOR)):  # ACCURACY_BATCH, ACCURACY_TEST
             fig.add_scatter(x=[], y=[], mode="lines+markers", marker_size=3, name=f"{name} set", line_color=color,
                             legendgroup=name, showlegend=False, row=2, col=3)
         fig.add_heatmap(z=[[0]], colorscale="Greys", zmin=0, zmax=16, showscale=False, hoverinfo="skip",
-                        row=2, col=4)  # trace 8
-        for name, color in (("right", RIGHT_COLOR), ("wrong", WRONG_COLOR)):  # traces 9, 10
+                        visible=False, row=2, col=4)  # PIXELS: kept with the figure; the picture draws them
+        for name, color in (("right", RIGHT_COLOR), ("wrong", WRONG_COLOR)):  # RIGHT, WRONG
             fig.add_scatter(x=[], y=[], mode="lines", line=dict(color=color, width=2), name=name,
                             showlegend=False, hoverinfo="skip", row=2, col=4)
         fig.add_scatter(x=[], y=[], mode="text", text=[], textfont=dict(size=11), showlegend=False,
-                        hovertemplate="%{hovertext}<extra></extra>", row=2, col=4)  # trace 11
+                        hovertemplate="%{hovertext}<extra></extra>", row=2, col=4)  # LABELS
+        title = dict(x=[], y=[], mode="text", text=[], textposition="top center", textfont_size=16,
+                     cliponaxis=False, hoverinfo="skip", showlegend=False)
+        for col in range(1, 5):  # TITLES: above each histogram, where make_subplots puts a title
+            fig.add_scatter(**title, row=1, col=col)
+        fig.add_scatter(**title, row=2, col=4)  # BATCH_TITLE
+        fig.add_layout_image(source=png_uri(np.full((1, 1, 3), 255)), xref="x7", yref="y7", xanchor="left",
+                             yanchor="top", sizing="stretch", layer="below")
 
         fig.update_yaxes(tickformat=".0%", row=1)
         fig.update_yaxes(title_text="share of values", row=1, col=1)
@@ -292,9 +351,9 @@ class HistogramsApp(LiveApp):
         fig.update_xaxes(title_text="iteration", row=2, col=3)
         fig.update_yaxes(title_text="accuracy", tickformat=".0%", range=[0, 1.02], row=2, col=3)
         fig.update_xaxes(visible=False, row=2, col=4)
-        fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x7", row=2, col=4)
+        fig.update_yaxes(visible=False, scaleanchor="x7", row=2, col=4)
         fig.update_layout(
-            height=660, width=None, autosize=True, bargap=0, margin=dict(l=60, r=20, t=95, b=40),
+            height=660, width=None, autosize=True, margin=dict(l=60, r=20, t=95, b=40),
             legend=dict(orientation="h", x=0, y=0.4, yanchor="bottom"),
             title=dict(x=0.01, y=0.98, font_size=15),
         )
@@ -319,43 +378,57 @@ class HistogramsApp(LiveApp):
             x, _ = centred_bins(low, high)
             width = x[1] - x[0]
             xrange, xtitle, color = [low - width / 2, high + width / 2], f"activation a = {label}(z)", ACTIVATION_COLOR
-        for l in range(4):
-            bar = fig.data[l]
-            bar.x, bar.width, bar.marker.color = x, x[1] - x[0], color
+        for l in HISTOGRAMS:
+            fig.data[l].update(x=steps_x(x), fillcolor=color, line_color=color)
         fig.update_xaxes(range=xrange, title_text=xtitle, row=1)
-        fig.data[8].zmax = data.pixel_max
+        fig.data[PIXELS].zmax = data.pixel_max
 
     def redraw(self) -> None:
+        """Titles, colours and axis ranges go in a full update of the figure, only when they change (a control,
+        or a curve leaving its range: rarely); the histograms, curves, batch and panel titles in a quick one."""
         snap, fig = self.shown, self.figure
         gradients = self.show.value == "gradients"
-        with fig.batch_update():
+        counts = snap.grad_hist if gradients else snap.act_hist
+        stds = snap.grad_std if gradients else snap.a_std
+        examples = len(snap.batch) if snap.batch is not None else self.trainer.m
+        shares = [counts[l, 0] / (examples * self.trainer.net.sizes[l + 1]) for l in HISTOGRAMS]
+        self.share_top = share_top(self.share_top, max(share.max() for share in shares))
+        costs = self.costs.y
+        self.cost_range = steady_range(self.cost_range, costs, decades=1)
+        steps = [-0.01 * self.stop_at, 1.01 * self.stop_at]  # the whole press of Train, the curves growing into
+        # it: a quick redraw does not autorange
+
+        layout = {f"yaxis{'' if l == 0 else l + 1}.range": [0, self.share_top] for l in HISTOGRAMS}
+        layout.update({"xaxis5.range": steps, "xaxis6.range": steps})
+        if self.cost_range is not None:
+            layout["yaxis5.range"] = self.cost_range
+        what = "Back-propagated gradients" if gradients else "Activations"
+        layout["title.text"] = (  # the step is in the status line: a title that changed would redraw everything
+            f"{what} of the four hidden layers · {INITIALIZATIONS[self.init.value][0]}"
+            + (f", v = {self.scale.value:.2g}" if self.init.value == "scale" else "")
+            + f" · {ACTIVATIONS[self.activation.value][0]}"
+        )
+        layout["title.subtitle.text"] = (
+            f"Bars: share of a layer's {values_per_layer(examples)} values in each bin. "
+            "Values beyond the x-axis are not drawn; their share is given above each panel."
+        )
+        with fig.batch_update():  # one message, or none if nothing there changed
             self.setup_axes()
-            counts = snap.grad_hist if gradients else snap.act_hist
-            stds = snap.grad_std if gradients else snap.a_std
-            examples = len(snap.batch) if snap.batch is not None else self.trainer.m
-            for l in range(4):
-                share = counts[l, 0] / (examples * self.trainer.net.sizes[l + 1])
-                fig.data[l].y = share.round(4)
-                fig.layout.annotations[l].text = self.panel_title(l + 1, stds[l, 0], 1 - share.sum(), gradients)
+            layout.update(self.mosaic_axes())
+            fig.fast_update(layout=layout)
 
-            steps, values = self.costs.x, self.costs.y
-            fig.data[4].update(x=steps, y=values[:, 0])
-            fig.data[5].update(x=steps, y=values[:, 1])
-            steps, values = self.accuracies.x, self.accuracies.y
-            fig.data[6].update(x=steps, y=values[:, 0])
-            fig.data[7].update(x=steps, y=values[:, 1])
-
-            self.draw_batch(snap)
-            what = "Back-propagated gradients" if gradients else "Activations"
-            fig.layout.title.text = (
-                f"{what} of the four hidden layers · {INITIALIZATIONS[self.init.value][0]}"
-                + (f", v = {self.scale.value:.2g}" if self.init.value == "scale" else "")
-                + f" · {ACTIVATIONS[self.activation.value][0]} · step {snap.step:,}"
-            )
-            fig.layout.title.subtitle.text = (
-                f"Bars: share of a layer's {values_per_layer(examples)} values in each bin. "
-                "Values beyond the x-axis are not drawn; their share is given above each panel."
-            )
+        xrange = fig.layout.xaxis.range
+        traces: dict[int, dict] = {}
+        for l in HISTOGRAMS:
+            traces[l] = {"y": steps_y(shares[l].round(4))}
+            traces[TITLES[l]] = {"x": [sum(xrange) / 2], "y": [self.share_top],
+                                 "text": [self.panel_title(l + 1, stds[l, 0], 1 - shares[l].sum(), gradients)]}
+        for index, history, column in ((COST_BATCH, self.costs, 0), (COST_TEST, self.costs, 1),
+                                       (ACCURACY_BATCH, self.accuracies, 0), (ACCURACY_TEST, self.accuracies, 1)):
+            # a column as its own array: the widget sends only contiguous arrays
+            traces[index] = {"x": history.x, "y": history.y[:, column].copy()}
+        picture = self.draw_batch(snap, traces)
+        fig.quick_update(traces, {"images[0].source": picture})
 
     @staticmethod
     def panel_title(layer: int, std: float, off_axis: float, gradients: bool) -> str:
@@ -365,18 +438,29 @@ class HistogramsApp(LiveApp):
             title += f" · {off_axis:.0%} off axis" if off_axis >= 0.01 else f" · {off_axis:.1%} off axis"
         return title
 
-    def draw_batch(self, snap: Snapshot) -> None:
-        data, fig = self.digit_data(), self.figure
+    def mosaic_axes(self) -> dict:
+        """The batch panel's axis ranges and the place of its picture: the mosaic's size (rows, columns), which
+        changes only with the data set."""
+        side = self.digit_data().images.shape[1]
+        rows, cols = -(-IMAGES_SHOWN // 4) * (side + 4), 4 * (side + 4)  # see `mosaic`
+        return {"xaxis7.range": [-0.5, cols - 0.5], "yaxis7.range": [rows - 0.5, -0.5],  # rows downwards
+                "images[0].x": -0.5, "images[0].y": -0.5, "images[0].sizex": cols, "images[0].sizey": rows}
+
+    def draw_batch(self, snap: Snapshot, traces: dict[int, dict]) -> str:
+        """The first images of the batch with the network's answers, into `traces`; returns their picture."""
+        data = self.digit_data()
         shown = snap.batch[:IMAGES_SHOWN]
         predicted = snap.output[0, :IMAGES_SHOWN].argmax(axis=1)
         tiles = mosaic(data.images[shown], data.y[shown], predicted)
-        fig.fast_update(traces={8: {"z": binary_rows(tiles.z, np.int16)}})  # pixels as binary rows, unvalidated
-        fig.data[9].update(x=tiles.right[0], y=tiles.right[1])
-        fig.data[10].update(x=tiles.wrong[0], y=tiles.wrong[1])
-        fig.data[11].update(x=tiles.text_x, y=tiles.text_y, text=tiles.text, hovertext=tiles.hover,
-                            textfont_color=tiles.text_colors)
         right = int((predicted == data.y[shown]).sum())
-        fig.layout.annotations[6].text = f"batch: {right} of {len(shown)} right (red: wrong)"
+        traces[PIXELS] = {"z": binary_rows(tiles.z, np.uint8)}  # pixels as binary rows
+        traces[RIGHT] = {"x": tiles.right[0], "y": tiles.right[1]}
+        traces[WRONG] = {"x": tiles.wrong[0], "y": tiles.wrong[1]}
+        traces[LABELS] = {"x": tiles.text_x, "y": tiles.text_y, "text": tiles.text, "hovertext": tiles.hover,
+                          "textfont.color": tiles.text_colors}
+        traces[BATCH_TITLE] = {"x": [(tiles.z.shape[1] - 1) / 2], "y": [-0.5],
+                               "text": [f"batch: {right} of {len(shown)} right (red: wrong)"]}
+        return mosaic_picture(tiles.z, data.pixel_max)
 
 
 def values_per_layer(examples: int) -> str:
