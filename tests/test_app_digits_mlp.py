@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from test_live_figure import capture_messages
 
 from explorer import datasets, initializers
 from explorer.apps import digits_mlp
@@ -233,3 +234,54 @@ def test_claims_about_other_runs_quoted_in_the_notebook():
     Trainer(net, x_train, train.y, lr=0.1, batch_size=100, seed=0).run(168)
     W1 = net.W[0][0]
     assert np.ptp(W1, axis=0).max() == 0 and np.ptp(W1) > 0  # every row (unit) identical, and changed
+
+
+# -- quick redraws --------------------------------------------------------------------------------
+
+
+def test_a_redraw_while_training_is_one_animate_and_no_update(app):
+    """While training, a redraw is one Plotly.animate of the curves (quick_update); a Plotly.update (a full
+    redraw in the browser) only when an axis range changes, which is rare."""
+    sent = capture_messages(app.figure)
+    asyncio.run(app.train(seconds=1.0))
+    assert app.redraws >= 5 and sent.count("animate") == len(sent) - sent.count("update") >= 5
+    assert sent.count("update") <= len(sent) / 4
+    ranges = app.ranges
+    sent.clear()
+    app.pull(1)
+    app.draw()
+    assert app.ranges == ranges  # nothing in the layout changed: no full redraw
+    assert sent == ["animate"]
+    app.typo.value = True  # a control at rest: the fifth start's traces appear, a full redraw may come too
+    assert sent[-1] == "animate" and all(trace(app, "typo", which).visible for which in range(TRACES_PER_START))
+
+
+def test_curves_are_the_accuracy_and_cross_entropy_computed_with_numpy(app):
+    """At step 0 each start's points are its accuracy and mean cross-entropy on the train and test sets, from
+    the network's forward pass (same seed, same starts) and numpy."""
+    data = app.digit_data()
+    net = Network([64, 100, 100, 10], hidden="relu", output="softmax", seed=0,
+                  init=[STARTS[key].recipe() for key in ("he", "xavier", "small", "zeros")])
+    for X, y, accuracy, cost in ((data.X_eval, data.y_eval, ACC_TRAIN, COST_TRAIN),
+                                 (data.X_test, data.y_test, ACC_TEST, COST_TEST)):
+        probabilities = net.forward(X).output  # (K, m, 10)
+        for k, key in enumerate(("he", "xavier", "small", "zeros")):
+            p = probabilities[k]
+            assert ys(app, key, accuracy) == pytest.approx([np.mean(p.argmax(axis=1) == y)], abs=1e-6)
+            assert ys(app, key, cost) == pytest.approx([-np.mean(np.log(p[np.arange(len(y)), y]))], rel=1e-5)
+            assert list(trace(app, key, accuracy).x) == [0]
+
+
+def test_curves_lie_inside_their_axes(app):
+    """A quick redraw does not autorange: every point drawn lies inside the ranges the app gave, and the epoch
+    axis spans the whole press of Train."""
+    asyncio.run(app.train(seconds=1.0))
+    layout = app.figure.layout
+    end = app.stop_at * app.trainer.batch_size / app.trainer.m
+    for axis in ("xaxis", "xaxis2", "xaxis3"):
+        assert layout[axis].range[0] < 0 and end < layout[axis].range[1] < end * 1.02
+    for axis, curves in (("yaxis2", (COST_TRAIN, COST_TEST)), ("yaxis3", (STD_1, STD_2))):
+        low, high = layout[axis].range
+        logs = np.log10(np.concatenate([ys(app, key, which) for key in digits_mlp.FOUR for which in curves]))
+        assert low <= logs.min() and logs.max() <= high
+    assert layout.yaxis.range == (0, 1.02)

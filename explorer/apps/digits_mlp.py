@@ -31,6 +31,7 @@ from plotly.subplots import make_subplots
 
 from explorer import datasets, initializers
 from explorer.apps.live import LiveApp
+from explorer.apps.nine_layer import steady_range
 from explorer.initializers import Initializer
 from explorer.network import Network
 from explorer.training import History, Snapshot, Trainer
@@ -121,6 +122,7 @@ class DigitsMLPApp(LiveApp):
         self.data: dict[str, DigitData] = {}
         self.keys: tuple[str, ...] = FOUR  # the starts of the current run, in stack order
         self.history: History | None = None
+        self.ranges: tuple[list[float] | None, list[float] | None] = (None, None)  # log10 ranges: cost, spread
 
         style = {"description_width": "initial"}
         self.mnist = mnist_path()
@@ -182,6 +184,7 @@ class DigitsMLPApp(LiveApp):
     def start_run(self) -> None:
         # One row per snapshot: epoch, then K values each of train/test accuracy, train/test cost, std per layer.
         self.history = History(1 + 6 * len(self.keys), max_points=160)
+        self.ranges = (None, None)  # a new run's axes fit it from its start
 
     def record(self, snap: Snapshot) -> None:
         train_cost, train_accuracy = snap.evaluation["train"]
@@ -238,28 +241,46 @@ class DigitsMLPApp(LiveApp):
         return fig
 
     def redraw(self) -> None:
+        """Which starts are shown, the title and axis ranges go in a full update of the figure, only when they
+        change (a control, or a curve leaving its range: rarely); the curves in a quick one, every redraw."""
         fig, history = self.figure, self.history
         values = history.y
         finite = values[np.isfinite(values)]
         if np.abs(finite).max(initial=0) < np.finfo(np.float32).max:  # not after a blow-up past 3.4e38
             values = values.astype(np.float32)  # half the bytes per redraw, and plenty for a plot
-        epochs = values[:, 0]
+        epochs = values[:, 0].copy()  # a column as its own array: the widget sends only contiguous arrays
         K = len(self.keys)
         blocks = [values[:, 1 + K * b : 1 + K * (b + 1)] for b in range(6)]  # acc train, acc test, cost ..., std ...
-        with fig.batch_update():
-            for s, key in enumerate(STARTS):
-                traces = fig.data[s * TRACES_PER_START : (s + 1) * TRACES_PER_START]
-                if key not in self.keys:
-                    for trace in traces:
-                        trace.update(x=[], y=[], visible=False)
-                    continue
-                k = self.keys.index(key)
-                for i, (trace, block) in enumerate(zip(traces, blocks, strict=True)):
-                    y = block[:, k]
-                    if i >= 4:  # the spreads: 0 has no place on a log axis
-                        y = np.where(y > 0, y, np.float32(STD_FLOOR))
-                    trace.update(x=epochs, y=y, visible=True)
-            sizes = "-".join(map(str, self.trainer.net.sizes))
-            data = "MNIST" if self.dataset.value == "mnist" else "8x8 digits"
-            fig.layout.title.text = (f"One network ({sizes}), {K} starts · {data} · "
-                                     f"learning rate {self.learning_rate.value:g} · epoch {self.snapshot.epoch:.1f}")
+        spreads = np.where(values[:, 1 + 4 * K :] > 0, values[:, 1 + 4 * K :], STD_FLOOR)  # 0: on the floor
+        self.ranges = (steady_range(self.ranges[0], values[:, 1 + 2 * K : 1 + 4 * K], decades=1),
+                       steady_range(self.ranges[1], spreads, decades=2))
+
+        shown: dict[int, dict] = {}  # which traces are shown: a change is a full redraw
+        curves: dict[int, dict] = {}
+        for s, key in enumerate(STARTS):
+            indexes = range(s * TRACES_PER_START, (s + 1) * TRACES_PER_START)
+            if key not in self.keys:
+                shown.update({i: {"x": [], "y": [], "visible": False} for i in indexes})
+                continue
+            k = self.keys.index(key)
+            for i, (index, block) in enumerate(zip(indexes, blocks, strict=True)):
+                y = block[:, k]
+                if i >= 4:  # the spreads: 0 has no place on a log axis
+                    y = np.where(y > 0, y, np.float32(STD_FLOOR))
+                shown[index] = {"visible": True}
+                curves[index] = {"x": epochs, "y": np.ascontiguousarray(y)}
+
+        sizes = "-".join(map(str, self.trainer.net.sizes))
+        data = "MNIST" if self.dataset.value == "mnist" else "8x8 digits"
+        end = self.stop_at * self.trainer.batch_size / self.trainer.m  # the epoch where this press of Train ends
+        layout = {  # the whole press, the curves growing into it: a quick redraw does not autorange
+            f"xaxis{axis}.range": [-0.01 * end, 1.01 * end] for axis in ("", "2", "3")}
+        for axis, axis_range in zip(("yaxis2", "yaxis3"), self.ranges, strict=True):
+            if axis_range is not None:
+                layout[f"{axis}.range"] = axis_range
+        # the epoch is in the status line: a title that changed would redraw the whole figure
+        layout["title.text"] = (f"One network ({sizes}), {K} starts · {data} · "
+                                f"learning rate {self.learning_rate.value:g}")
+        with fig.batch_update():  # one message, or none if nothing there changed
+            fig.fast_update(layout=layout, traces=shown)
+        fig.quick_update(curves)
