@@ -16,6 +16,8 @@ W4 MNIST-size   784-100-100-10 ReLU softmax, 60,000 x 784 float32 (random data),
 W3f32           W3 in float32, in both engines
 W5 four initializations of W1 stacked (K = 4) against one model alone and four separate runs, packed
    block-diagonal ("auto" chooses it here) and in the stacked (K, n, m) layout
+Each workload's final cost, after the same updates on the same batch, is printed for both engines with their
+relative gap: the same computation, so only float rounding apart (a check that the race is fair).
 Also printed: numpy calls per W1 step (counted); the snapshot overhead (every 100 steps), as the median of
 `--pairs` W1 runs with and without, back to back; float32 against float64; and W4's GFLOP/s as a fraction of
 this machine's float32 GEMM rate measured in the same run.
@@ -160,7 +162,16 @@ def run_torch(work: Workload, net: Network) -> tuple[float, float]:
             index = torch.from_numpy(batch)
             loss = step(X[index], Y[index])
     elapsed = time.perf_counter() - start
-    return elapsed, float(loss.detach())
+    # The cost explorer reports after `steps` updates: that of its snapshot, the next step's batch (untimed).
+    with torch.no_grad():
+        batch = next(batches)
+        xb, yb = (X, Y) if batch is None else (X[torch.from_numpy(batch)], Y[torch.from_numpy(batch)])
+        a = xb
+        for l in range(L):
+            z = torch.nn.functional.linear(a, Ws[l], bs[l])
+            a = act(z) if l < L - 1 else z
+        loss = loss_fn(a, yb)
+    return elapsed, float(loss)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,10 +348,13 @@ def main() -> None:
     print()
     for name in works:
         e, t = med[name]["explorer"], med[name]["torch"]
-        result[name] = {"explorer_s": round(e, 4), "torch_s": round(t, 4), "speedup": round(t / e, 2)}
+        ce, ct = costs[name]["explorer"], costs[name]["torch"]
+        gap = abs(ce - ct) / max(abs(ct), 1e-12)  # the same computation: float rounding apart
+        result[name] = {"explorer_s": round(e, 4), "torch_s": round(t, 4), "speedup": round(t / e, 2),
+                        "cost_gap": float(f"{gap:.1e}")}
         print(f"{name}: explorer {summary(times[name]['explorer'])}")
         print(f"    torch    {summary(times[name]['torch'])}   speedup {t / e:.2f}x   "
-              f"final cost explorer {costs[name]['explorer']:.6f} torch {costs[name]['torch']:.6f}")
+              f"final cost explorer {ce:.6f} torch {ct:.6f} (relative gap {gap:.1e})")
     w5 = med["W5"]
     result["W5"] = {"stacked_s": round(w5["stacked"], 4), "one_s": round(w5["one"], 4),
                     "four_separate_s": round(w5["four"], 4), "stacked_over_one": round(w5["stacked"] / w5["one"], 2)}
