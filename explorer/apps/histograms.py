@@ -350,8 +350,10 @@ class HistogramsApp(LiveApp):
         fig.update_yaxes(title_text="cost (cross-entropy, log)", type="log", row=2, col=1)
         fig.update_xaxes(title_text="iteration", row=2, col=3)
         fig.update_yaxes(title_text="accuracy", tickformat=".0%", range=[0, 1.02], row=2, col=3)
-        fig.update_xaxes(visible=False, row=2, col=4)
-        fig.update_yaxes(visible=False, scaleanchor="x7", row=2, col=4)
+        # the batch's pixels square: its panel shrinks to fit, its ranges stay (a range that plotly widened to fit
+        # would stay widened, as the app sets the ranges and not plotly's autorange)
+        fig.update_xaxes(visible=False, constrain="domain", row=2, col=4)
+        fig.update_yaxes(visible=False, scaleanchor="x7", constrain="domain", row=2, col=4)
         fig.update_layout(
             height=660, width=None, autosize=True, margin=dict(l=60, r=20, t=95, b=40),
             legend=dict(orientation="h", x=0, y=0.4, yanchor="bottom"),
