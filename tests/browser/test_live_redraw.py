@@ -167,3 +167,107 @@ def test_nine_layer_bars_stay_drawn_through_quick_redraws(voila_server, browser_
     assert panels["quick"] >= 10 and panels["full"] <= panels["quick"] / 2
     assert not dk.page_text_problems(page), dk.page_text_problems(page)
     page_errors.assert_none()
+
+
+# The histograms demo: what each panel draws. The four histograms are filled step lines of scatter traces
+# (the filled area of each: one closed path), their titles text traces; the batch is a layout image with its
+# frames and labels (text) on top.
+HISTOGRAM_PANELS = """() => {""" + dk._VISIBLE + """
+    const g = visiblePlots()[0];
+    const panel = name => g.querySelector(`.subplot.${name}`);
+    const filled = name => [...panel(name).querySelectorAll('path.js-fill')]
+        .filter(p => (p.getAttribute('d') || '').length > 20).length;
+    const texts = name => [...panel(name).querySelectorAll('.textpoint text')].map(t => t.textContent);
+    const lines = name => [...panel(name).querySelectorAll('path.js-line')]
+        .filter(p => (p.getAttribute('d') || '').length > 20).length;
+    const histograms = ['xy', 'x2y2', 'x3y3', 'x4y4'];
+    const picture = g.querySelector('.layer-subplot image, .imagelayer image, image');
+    const box = e => { const r = e.getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height)]; };
+    return {filled: histograms.map(filled), titles: histograms.map(name => texts(name).join('|')),
+            batch: texts('x7y7'), frames: lines('x7y7'), picture: picture ? picture.getAttribute('href') : null,
+            picture_box: picture ? box(picture) : null, panel_box: box(g.querySelector('.draglayer .x7y7 .nsewdrag')),
+            full: g.__full || 0, quick: g.__quick || 0};
+}"""
+
+
+def test_histograms_stay_drawn_through_quick_redraws(voila_server, browser_page, page_errors):
+    """The histograms demo redraws while training with Plotly.animate (LiveApp.quick_update): the histograms
+    (filled scatter step lines, not bar traces), their titles, the batch's picture, frames and labels stay drawn
+    in every panel, the picture follows the batch, and full redraws of the figure are few."""
+    server = voila_server(DASHBOARD)
+    page = browser_page
+    page.goto(server.url + "?demo=histograms", timeout=LOAD_TIMEOUT)
+    dk.wait_for_visible_plot(page, LOAD_TIMEOUT)
+    dk.wait_until(lambda: len(dk.trace_values(page, 4, "x") or []) >= 1 and dk.can_train(page), TIMEOUT,
+                  message="the first state")
+    dk.wait_until_static(page, quiet=1.0)
+    before = page.evaluate(HISTOGRAM_PANELS)
+    page.evaluate(COUNT_REDRAWS)
+
+    dk.button(page, "Train").click()
+    dk.wait_until(lambda: page.evaluate(HISTOGRAM_PANELS)["quick"] >= 15 or not dk.training(page), TIMEOUT,
+                  message="fifteen quick redraws")
+    dk.pause(page)
+    dk.wait_until(lambda: not dk.training(page), TIMEOUT, message="Pause to take effect")
+    dk.wait_until_static(page, quiet=1.0)
+    after = page.evaluate(HISTOGRAM_PANELS)
+    step = shown_step(page)
+    print(f"\n[histograms] step {step:,}: {after['quick']} quick redraws, {after['full']} full ones")
+    for panels in (before, after):
+        assert panels["filled"] == [1, 1, 1, 1]
+        assert [title.split(" · ")[0] for title in panels["titles"]] == [f"layer {l}" for l in range(1, 5)]
+        assert len(panels["batch"]) == 16 + 1 and panels["batch"][-1].startswith("batch: ")  # labels, title
+        assert panels["frames"] >= 1 and panels["picture"].startswith("data:image/png;base64,")
+        # the picture fills its panel: plotly shrinks the panel to keep the pixels square, not widens a range
+        assert all(abs(a - b) <= 2 for a, b in zip(panels["picture_box"], panels["panel_box"], strict=True))
+    assert after["picture"] != before["picture"]  # the batch of the step reached, not the first one
+    assert step > 0 and dk.trace_values(page, 4, "x")[-1] == step
+    assert after["quick"] >= 10 and after["full"] <= after["quick"] / 2
+    assert not dk.page_text_problems(page), dk.page_text_problems(page)
+    page_errors.assert_none()
+
+
+# The digits demo: the lines each of its three panels draws (two per start: train and test, or layer 1 and 2).
+DIGITS_PANELS = """() => {""" + dk._VISIBLE + """
+    const g = visiblePlots()[0];
+    const lines = name => [...g.querySelectorAll(`.subplot.${name} path.js-line`)]
+        .filter(p => (p.getAttribute('d') || '').length > 0).length;
+    return {lines: ['xy', 'x2y2', 'x3y3'].map(lines), full: g.__full || 0, quick: g.__quick || 0};
+}"""
+
+
+def test_digits_curves_stay_drawn_through_quick_redraws(voila_server, browser_page, page_errors):
+    """The digits demo redraws while training with Plotly.animate (LiveApp.quick_update): the curves of the
+    four starts stay drawn in every panel and reach the epoch trained, and full redraws of the figure are few.
+    A press of Train (20 epochs) may end within seconds: Train is pressed again until enough redraws came."""
+    server = voila_server(DASHBOARD)
+    page = browser_page
+    page.goto(server.url + "?demo=digits-mlp", timeout=LOAD_TIMEOUT)
+    dk.wait_for_visible_plot(page, LOAD_TIMEOUT)
+    dk.wait_until(lambda: len(dk.trace_values(page, 0, "x") or []) >= 1 and dk.can_train(page), TIMEOUT,
+                  message="the first state")
+    dk.wait_until_static(page, quiet=1.0)
+    assert page.evaluate(DIGITS_PANELS)["lines"] == [8, 8, 8]
+    page.evaluate(COUNT_REDRAWS)
+
+    for _ in range(5):
+        dk.wait_until(lambda: dk.can_train(page), TIMEOUT, message="Train to be enabled")
+        dk.button(page, "Train").click()
+        dk.wait_until(lambda: page.evaluate(DIGITS_PANELS)["quick"] >= 15 or dk.can_train(page), TIMEOUT,
+                      message="fifteen quick redraws, or the end of the press")
+        if page.evaluate(DIGITS_PANELS)["quick"] >= 15:
+            break
+    if dk.training(page):
+        dk.pause(page)
+    dk.wait_until(lambda: not dk.training(page), TIMEOUT, message="the run to stop")
+    dk.wait_until_static(page, quiet=1.0)
+    panels = page.evaluate(DIGITS_PANELS)
+    epochs = dk.trace_values(page, 0, "x")
+    status = page.evaluate("""() => [...document.querySelectorAll('.widget-html-content')]
+        .filter(e => e.offsetParent !== null).map(e => e.innerText).find(t => /^epoch [0-9.]+/.test(t))""")
+    print(f"\n[digits] {status.split(' ·')[0]}: {panels['quick']} quick redraws, {panels['full']} full ones")
+    assert panels["lines"] == [8, 8, 8]
+    assert epochs[-1] > 0 and status.startswith(f"epoch {epochs[-1]:.1f} ")
+    assert panels["quick"] >= 10 and panels["full"] <= panels["quick"] / 2
+    assert not dk.page_text_problems(page), dk.page_text_problems(page)
+    page_errors.assert_none()
