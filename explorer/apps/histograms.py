@@ -200,7 +200,7 @@ def mosaic_picture(z: np.ndarray, pixel_max: float) -> str:
 class HistogramsApp(LiveApp):
     """Histograms of every hidden layer of a deep network, live while it learns digits."""
 
-    every = 20  # a snapshot (with a pass over the test set) every 20 steps
+    every = 10  # a snapshot (with a pass over the test set) every 10 steps: a Pause waits for one
     run_steps = 2_000
 
     def __init__(self) -> None:
