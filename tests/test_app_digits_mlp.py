@@ -285,3 +285,18 @@ def test_curves_lie_inside_their_axes(app):
         logs = np.log10(np.concatenate([ys(app, key, which) for key in digits_mlp.FOUR for which in curves]))
         assert low <= logs.min() and logs.max() <= high
     assert layout.yaxis.range == (0, 1.02)
+
+
+def test_markers_only_while_the_curves_are_short(app):
+    """A press of Train's snapshots are markers; past them, lines alone (the browser redraws every marker)."""
+    assert all(trace(app, key, which).mode == "lines+markers" for key in digits_mlp.FOUR for which in range(6))
+    train_epochs(app, digits_mlp.MARKERS_UP_TO - 1)
+    assert len(trace(app, "he", ACC_TEST).x) == digits_mlp.MARKERS_UP_TO
+    assert trace(app, "he", ACC_TEST).mode == "lines+markers"
+    sent = capture_messages(app.figure)
+    train_epochs(app, 1)
+    assert sent == ["update", "animate"]  # the new mode: one full redraw, once
+    assert all(trace(app, key, which).mode == "lines" for key in digits_mlp.FOUR for which in range(6))
+    sent.clear()
+    train_epochs(app, 1)
+    assert sent == ["animate"]
