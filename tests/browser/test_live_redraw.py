@@ -140,6 +140,18 @@ COUNT_REDRAWS = """() => {""" + dk._VISIBLE + """
 }"""
 
 
+def quick_redraws_then_pause(page, panels: str, quick: int) -> tuple[dict, int]:
+    """Train until `quick` quick redraws came (or the run ended), press Pause and wait for the figure to be still;
+    return what the page script `panels` reads then, and the step in the status line."""
+    dk.button(page, "Train").click()
+    dk.wait_until(lambda: page.evaluate(panels)["quick"] >= quick or not dk.training(page), TIMEOUT,
+                  message=f"{quick} quick redraws")
+    dk.pause(page)
+    dk.wait_until(lambda: not dk.training(page), TIMEOUT, message="Pause to take effect")
+    dk.wait_until_static(page, quiet=1.0)
+    return page.evaluate(panels), shown_step(page)
+
+
 def test_nine_layer_bars_stay_drawn_through_quick_redraws(voila_server, browser_page, page_errors):
     """The nine-layer demo redraws while training with Plotly.animate (LiveApp.quick_update), which redraws
     scatter traces alone: its bars (rectangles of scatter traces, not bar traces) stay drawn in every panel,
@@ -153,14 +165,7 @@ def test_nine_layer_bars_stay_drawn_through_quick_redraws(voila_server, browser_
     assert page.evaluate(NINE_LAYER_PANELS)["bars"] == [0, 9, 19]  # 9 activations; 9 dA and 10 dW
     page.evaluate(COUNT_REDRAWS)
 
-    dk.button(page, "Train").click()
-    dk.wait_until(lambda: page.evaluate(NINE_LAYER_PANELS)["quick"] >= 20 or not dk.training(page), TIMEOUT,
-                  message="twenty quick redraws")
-    dk.pause(page)
-    dk.wait_until(lambda: not dk.training(page), TIMEOUT, message="Pause to take effect")
-    dk.wait_until_static(page, quiet=1.0)
-    panels = page.evaluate(NINE_LAYER_PANELS)
-    step = shown_step(page)
+    panels, step = quick_redraws_then_pause(page, NINE_LAYER_PANELS, 20)
     print(f"\n[nine-layer] step {step:,}: {panels['quick']} quick redraws, {panels['full']} full ones")
     assert panels["bars"] == [0, 9, 19]
     assert step > 0 and cost_steps(page)[-1] == step
@@ -204,14 +209,7 @@ def test_histograms_stay_drawn_through_quick_redraws(voila_server, browser_page,
     before = page.evaluate(HISTOGRAM_PANELS)
     page.evaluate(COUNT_REDRAWS)
 
-    dk.button(page, "Train").click()
-    dk.wait_until(lambda: page.evaluate(HISTOGRAM_PANELS)["quick"] >= 15 or not dk.training(page), TIMEOUT,
-                  message="fifteen quick redraws")
-    dk.pause(page)
-    dk.wait_until(lambda: not dk.training(page), TIMEOUT, message="Pause to take effect")
-    dk.wait_until_static(page, quiet=1.0)
-    after = page.evaluate(HISTOGRAM_PANELS)
-    step = shown_step(page)
+    after, step = quick_redraws_then_pause(page, HISTOGRAM_PANELS, 15)
     print(f"\n[histograms] step {step:,}: {after['quick']} quick redraws, {after['full']} full ones")
     for panels in (before, after):
         assert panels["filled"] == [1, 1, 1, 1]
