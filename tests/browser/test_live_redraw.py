@@ -140,6 +140,17 @@ COUNT_REDRAWS = """() => {""" + dk._VISIBLE + """
 }"""
 
 
+def open_demo(voila_server, page, demo: str, cost_trace: int) -> None:
+    """Open the dashboard on one demo's tab (?demo=...) and wait until its first state is drawn, at rest: the
+    trace `cost_trace` has its first point and Train is enabled."""
+    server = voila_server(DASHBOARD)
+    page.goto(server.url + f"?demo={demo}", timeout=LOAD_TIMEOUT)
+    dk.wait_for_visible_plot(page, LOAD_TIMEOUT)
+    dk.wait_until(lambda: len(dk.trace_values(page, cost_trace, "x") or []) >= 1 and dk.can_train(page), TIMEOUT,
+                  message="the first state")
+    dk.wait_until_static(page, quiet=1.0)
+
+
 def quick_redraws_then_pause(page, panels: str, quick: int) -> tuple[dict, int]:
     """Train until `quick` quick redraws came (or the run ended), press Pause and wait for the figure to be still;
     return what the page script `panels` reads then, and the step in the status line."""
@@ -156,12 +167,8 @@ def test_nine_layer_bars_stay_drawn_through_quick_redraws(voila_server, browser_
     """The nine-layer demo redraws while training with Plotly.animate (LiveApp.quick_update), which redraws
     scatter traces alone: its bars (rectangles of scatter traces, not bar traces) stay drawn in every panel,
     and full redraws of the figure (a new axis range) are few."""
-    server = voila_server(DASHBOARD)
     page = browser_page
-    page.goto(server.url + "?demo=nine-layer", timeout=LOAD_TIMEOUT)
-    dk.wait_for_visible_plot(page, LOAD_TIMEOUT)
-    dk.wait_until(lambda: len(cost_steps(page)) >= 1 and dk.can_train(page), TIMEOUT, message="the first state")
-    dk.wait_until_static(page, quiet=1.0)
+    open_demo(voila_server, page, "nine-layer", cost_trace=COST)
     assert page.evaluate(NINE_LAYER_PANELS)["bars"] == [0, 9, 19]  # 9 activations; 9 dA and 10 dW
     page.evaluate(COUNT_REDRAWS)
 
@@ -199,13 +206,8 @@ def test_histograms_stay_drawn_through_quick_redraws(voila_server, browser_page,
     """The histograms demo redraws while training with Plotly.animate (LiveApp.quick_update): the histograms
     (filled scatter step lines, not bar traces), their titles, the batch's picture, frames and labels stay drawn
     in every panel, the picture follows the batch, and full redraws of the figure are few."""
-    server = voila_server(DASHBOARD)
     page = browser_page
-    page.goto(server.url + "?demo=histograms", timeout=LOAD_TIMEOUT)
-    dk.wait_for_visible_plot(page, LOAD_TIMEOUT)
-    dk.wait_until(lambda: len(dk.trace_values(page, 4, "x") or []) >= 1 and dk.can_train(page), TIMEOUT,
-                  message="the first state")
-    dk.wait_until_static(page, quiet=1.0)
+    open_demo(voila_server, page, "histograms", cost_trace=4)
     before = page.evaluate(HISTOGRAM_PANELS)
     page.evaluate(COUNT_REDRAWS)
 
@@ -238,13 +240,8 @@ def test_digits_curves_stay_drawn_through_quick_redraws(voila_server, browser_pa
     """The digits demo redraws while training with Plotly.animate (LiveApp.quick_update): the curves of the
     four starts stay drawn in every panel and reach the epoch trained, and full redraws of the figure are few.
     A press of Train (20 epochs) may end within seconds: Train is pressed again until enough redraws came."""
-    server = voila_server(DASHBOARD)
     page = browser_page
-    page.goto(server.url + "?demo=digits-mlp", timeout=LOAD_TIMEOUT)
-    dk.wait_for_visible_plot(page, LOAD_TIMEOUT)
-    dk.wait_until(lambda: len(dk.trace_values(page, 0, "x") or []) >= 1 and dk.can_train(page), TIMEOUT,
-                  message="the first state")
-    dk.wait_until_static(page, quiet=1.0)
+    open_demo(voila_server, page, "digits-mlp", cost_trace=0)
     assert page.evaluate(DIGITS_PANELS)["lines"] == [8, 8, 8]
     page.evaluate(COUNT_REDRAWS)
 
