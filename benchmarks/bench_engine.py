@@ -142,35 +142,33 @@ def run_torch(work: Workload, net: Network) -> tuple[float, float]:
     batches = batch_order(work)
     L = len(Ws)
 
-    def step(xb, yb):
-        optimizer.zero_grad(set_to_none=True)
+    def cost(xb, yb):
         a = xb
         for l in range(L):
             z = torch.nn.functional.linear(a, Ws[l], bs[l])
             a = act(z) if l < L - 1 else z
-        loss = loss_fn(a, yb)
+        return loss_fn(a, yb)
+
+    def step(xb, yb):
+        optimizer.zero_grad(set_to_none=True)
+        loss = cost(xb, yb)
         loss.backward()
         optimizer.step()
         return loss
 
+    def examples(batch):
+        if batch is None:
+            return X, Y
+        index = torch.from_numpy(batch)
+        return X[index], Y[index]
+
     start = time.perf_counter()
     for _ in range(work.steps):
-        batch = next(batches)
-        if batch is None:
-            loss = step(X, Y)
-        else:
-            index = torch.from_numpy(batch)
-            loss = step(X[index], Y[index])
+        loss = step(*examples(next(batches)))
     elapsed = time.perf_counter() - start
     # The cost explorer reports after `steps` updates: that of its snapshot, the next step's batch (untimed).
     with torch.no_grad():
-        batch = next(batches)
-        xb, yb = (X, Y) if batch is None else (X[torch.from_numpy(batch)], Y[torch.from_numpy(batch)])
-        a = xb
-        for l in range(L):
-            z = torch.nn.functional.linear(a, Ws[l], bs[l])
-            a = act(z) if l < L - 1 else z
-        loss = loss_fn(a, yb)
+        loss = cost(*examples(next(batches)))
     return elapsed, float(loss)
 
 
