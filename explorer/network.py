@@ -270,6 +270,11 @@ class Workspace:
         self.targets = np.empty((sizes[-1], m), dtype=dtype)  # Y^T, for a caller that loads batches
         # What layer l multiplies by its [W, b]: [A^[l-1]; 1], (K n^[l-1] + 1, m) or (K, n^[l-1] + 1, m).
         self.reads = [self.inputs.T]
+        # The gradients and the logits Z^[L] share one buffer, so that one dot product gives |g|^2 + |Z^[L]|^2,
+        # for a trainer's quick check of every step (Trainer.forward_backward).
+        P = net.params.size
+        self.grads_and_logits = np.empty(P + K * sizes[-1] * m, dtype)
+        self.grads = self.grads_and_logits[:P]
         self.Z, self.A, self.dZ, self.dA, self.mask = [], [], [], [], []
         for l in range(1, net.L + 1):
             shape = (K * sizes[l], m) if net.packed else (K, sizes[l], m)
@@ -281,14 +286,15 @@ class Workspace:
                 self.A.append(np.empty(shape, dtype))  # the output
             # A linear layer has A = Z and dZ = dA: one buffer each, nothing to compute.
             linear = l < net.L and net.hidden[l - 1] == "linear"
-            self.Z.append(self.A[-1] if linear else np.empty(shape, dtype))
+            if l == net.L:
+                self.Z.append(self.grads_and_logits[P:].reshape(shape))
+            else:
+                self.Z.append(self.A[-1] if linear else np.empty(shape, dtype))
             self.dA.append(np.empty(shape, dtype))
             self.dZ.append(self.dA[-1] if linear else np.empty(shape, dtype))
             self.mask.append(np.empty(shape, dtype))  # g'(Z^[l]), per hidden layer
         self.output = self.A[-1]
-        self.logits = self.Z[-1].reshape(-1)  # Z^[L] as one vector (a view), for a trainer's quick check
         self.loss = np.empty_like(self.Z[-1])
-        self.grads = np.empty_like(net.params)
         self.grad_blocks = net.blocks(self.grads)
         self.nonfinite = np.zeros(K, dtype=bool)  # filled by a guarded pass
         # Every view a pass needs, made once: making views costs numpy calls too.

@@ -346,12 +346,12 @@ class Trainer:
         net, ws = self.net, self.workspace(batch)
         fwd = net.forward_pass(ws)
         bwd = net.backward_pass(ws, ws.targets, cost=False)
-        # Fast check, two dot products and no log or exp: a bound on every cost at most `diverge_above`
-        # (false for NaN), from max|z| <= |z| (the Euclidean length of all logits), and a finite sum of the
-        # gradients' squares. Only when it fails are the costs computed and checked model by model.
-        z_length = math.sqrt(dot(ws.logits, ws.logits))
-        bound = cost_bound(net.output, z_length, self.y_abs_max, net.sizes[-1])
-        if bound <= self.diverge_above and math.isfinite(dot(bwd.flat, bwd.flat)):
+        # Fast check, one dot product and no log or exp. The gradients and the logits share one buffer, whose
+        # squared length |g|^2 + |Z^[L]|^2 is finite only if every gradient is, and whose length bounds max|z|:
+        # so it bounds every cost (false for NaN). Only when the bound exceeds `diverge_above` are the costs
+        # computed and checked model by model.
+        length = math.sqrt(dot(ws.grads_and_logits, ws.grads_and_logits))
+        if cost_bound(net.output, length, self.y_abs_max, net.sizes[-1]) <= self.diverge_above:
             return fwd, bwd, False
         if net.packed and net.K > 1:  # one model's overflow may have leaked into its neighbours: redo, guarded
             fwd = net.forward_pass(ws, guard=True)
