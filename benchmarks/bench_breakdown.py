@@ -2,9 +2,10 @@
 
     .venv/bin/python benchmarks/bench_breakdown.py        # W3 needs torch: .venv/bin/pip install torch==2.13.0
 
-W3 (digits 64-100-100-10, batch 128, float64): one explorer step against its eight matrix products alone
-(the same products on the same buffers, nothing else), and one PyTorch eager step of the same network. If the
-products alone take more than a third of torch's step, 3x torch is out of reach whatever the rest costs.
+W3 (digits 64-100-100-10, batch 128), in float64 and in float32: one explorer step against its eight matrix
+products alone (the same products on the same buffers, nothing else), and one PyTorch eager step of the same
+network in the same float type. If the products alone take more than a third of torch's step, 3x torch is out
+of reach whatever the rest costs.
 
 W5 (the three-layer network 2-10-5-1, 300 points): one step of one model, and of four models packed
 block-diagonally and stacked (K, n, m), with each matrix product of the step timed on its own.
@@ -59,9 +60,9 @@ def products(net: Network, trainer: Trainer) -> dict[str, callable]:
     return calls
 
 
-def w3(steps: int = 300) -> None:
+def w3(dtype: str = "float64", steps: int = 300) -> None:
     digits = datasets.digits()
-    net = Network([64, 100, 100, 10], hidden="relu", output="softmax", init="he_normal", seed=0)
+    net = Network([64, 100, 100, 10], hidden="relu", output="softmax", init="he_normal", seed=0, dtype=dtype)
     trainer = Trainer(net, digits.X / 16, digits.y, lr=0.1, batch_size=128, seed=0)
     calls = products(net, trainer)
     step = best_us(trainer_step(trainer), steps)
@@ -70,7 +71,7 @@ def w3(steps: int = 300) -> None:
     macs = sum(2 * n_out * (n_in + 1) for n_in, n_out in layers)  # Z and [dW, db] of every layer
     macs += sum(n_out * n_in for n_in, n_out in layers[1:])  # dA of every layer but the first
     flops = 2 * 128 * macs
-    line = (f"W3 float64: explorer step {step:.0f} us, of which its {len(calls)} matrix products alone "
+    line = (f"W3 {dtype}: explorer step {step:.0f} us, of which its {len(calls)} matrix products alone "
             f"{product_time:.0f} us ({flops / product_time / 1e3:.1f} GFLOP/s)")
     try:
         import torch
@@ -80,7 +81,7 @@ def w3(steps: int = 300) -> None:
     torch.set_num_threads(1)
     Ws = [torch.tensor(np.array(w[0]), requires_grad=True) for w in net.W]
     bs = [torch.tensor(np.array(b[0]), requires_grad=True) for b in net.b]
-    X, Y = torch.tensor(digits.X / 16), torch.tensor(digits.y)
+    X, Y = torch.tensor((digits.X / 16).astype(dtype)), torch.tensor(digits.y)
     batch = torch.arange(128)
     optimizer = torch.optim.SGD(Ws + bs, lr=0.1)
 
@@ -115,5 +116,6 @@ def w5(steps: int = 3000) -> None:
 
 if __name__ == "__main__":
     with threadpool_limits(1):
-        w3()
+        w3("float64")
+        w3("float32")
         w5()
