@@ -64,6 +64,10 @@ GREYS = [[stop, "#" + "".join(f"{round(c):02x}" for c in plotly.colors.unlabel_r
          for stop, colour in plotly.colors.make_colorscale(plotly.colors.sequential.Greys)]
 SHARE_TOPS = (0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.05)  # tops of the histograms' y axis
 MOSAIC_PIXELS = 300  # the mosaic's picture is about this many pixels wide: each pixel a block (no blur)
+# The cost and accuracy curves mark each snapshot while they have at most this many points (the first 300 steps):
+# beyond, lines alone. A marker is an SVG element that the browser restyles at every redraw: 4 curves of up to 300
+# markers took the page ~98 ms a redraw, lines alone ~75 (Chromium, an endless run).
+MARKERS_UP_TO = 30
 
 # The figure's traces: four histograms; cost and accuracy of the batch and the test set; the mosaic's pixels
 # (hidden: the picture shows them), its green and red frames and its labels; the panels' titles.
@@ -202,6 +206,7 @@ class HistogramsApp(LiveApp):
 
     every = 10  # a snapshot (with a pass over the test set) every 10 steps: a Pause waits for one
     run_steps = 2_000
+    yield_seconds = 0.001  # a snapshot takes ~50 ms: see LiveApp.yield_seconds (5 -> ~10 redraws a second)
 
     def __init__(self) -> None:
         super().__init__()
@@ -414,10 +419,12 @@ class HistogramsApp(LiveApp):
             f"Bars: share of a layer's {values_per_layer(examples)} values in each bin. "
             "Values beyond the x-axis are not drawn; their share is given above each panel."
         )
+        mode = "lines+markers" if len(self.costs.x) <= MARKERS_UP_TO else "lines"  # a change: one full redraw
+        curves = (COST_BATCH, COST_TEST, ACCURACY_BATCH, ACCURACY_TEST)
         with fig.batch_update():  # one message, or none if nothing there changed
             self.setup_axes()
             layout.update(self.mosaic_axes())
-            fig.fast_update(layout=layout)
+            fig.fast_update(layout=layout, traces={index: {"mode": mode} for index in curves})
 
         xrange = fig.layout.xaxis.range
         traces: dict[int, dict] = {}

@@ -166,6 +166,12 @@ class LiveApp:
     max_fps: float = 15.0  # redraws per second at most (the ack gate holds it to what the browser manages)
     in_flight: int = 3  # redraws sent that the browser has not yet drawn, at most (the ack gate)
     slice_seconds: float = 0.01  # compute between two looks at the event loop: a click waits at most this
+    # How long each look at the event loop waits. 0: one turn of the loop, which polls the kernel's sockets without
+    # waiting. A demo whose snapshot takes ~50 ms or more gives 1 ms: the browser's report of a redraw reaches the
+    # kernel's main thread through its shell-channel thread, which needs the GIL, and with a zero wait it crossed
+    # only over several snapshots (0.7-1 s from a redraw to its report, the ack gate holding the redraws to ~5 a
+    # second; see HistogramsApp).
+    yield_seconds: float = 0.0
     ack_timeout: float = 1.0  # without a browser to acknowledge a redraw, redraw this often
 
     def __init__(self) -> None:
@@ -299,7 +305,7 @@ class LiveApp:
                         break
                 if self.figure_ready():
                     self.draw()
-                await asyncio.sleep(0)  # let the kernel handle clicks and slider changes
+                await asyncio.sleep(self.yield_seconds)  # let the kernel handle clicks, slider changes, reports
         except asyncio.CancelledError:
             pass
         except Exception as error:  # shown in the app; a task's exception would otherwise vanish
