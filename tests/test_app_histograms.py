@@ -254,3 +254,23 @@ def test_the_batch_is_a_picture_of_its_pixels_in_greys(app):
     assert layout.xaxis7.range == (-0.5, z.shape[1] - 0.5) and layout.yaxis7.range == (z.shape[0] - 0.5, -0.5)
     right = sum(text_color == histograms.RIGHT_COLOR for text_color in app.figure.data[11].textfont.color)
     assert app.figure.data[BATCH_TITLE].text == (f"batch: {right} of 16 right (red: wrong)",)
+
+
+def test_curves_mark_each_snapshot_only_while_they_are_short(app):
+    """The cost and accuracy curves mark each snapshot while they have at most MARKERS_UP_TO points; past that,
+    lines alone (the browser restyles every marker at each redraw), switched by one full redraw, once."""
+    curves = (histograms.COST_BATCH, histograms.COST_TEST, histograms.ACCURACY_BATCH, histograms.ACCURACY_TEST)
+    while len(app.figure.data[histograms.COST_BATCH].x) < histograms.MARKERS_UP_TO:
+        app.pull(1)
+        app.draw()
+    assert [app.figure.data[i].mode for i in curves] == ["lines+markers"] * 4
+    sent = capture_messages(app.figure)
+    app.pull(1)
+    app.draw()
+    assert len(app.figure.data[histograms.COST_BATCH].x) == histograms.MARKERS_UP_TO + 1
+    assert [app.figure.data[i].mode for i in curves] == ["lines"] * 4
+    assert sent == ["update", "animate"]
+    sent.clear()
+    app.pull(1)
+    app.draw()
+    assert sent == ["animate"]
