@@ -288,8 +288,14 @@ def test_curves_lie_inside_their_axes(app):
 
 
 def test_markers_only_while_the_curves_are_short(app):
-    """A press of Train's snapshots are markers; past them, lines alone (the browser redraws every marker)."""
-    assert all(trace(app, key, which).mode == "lines+markers" for key in digits_mlp.FOUR for which in range(6))
+    """A press of Train's snapshots are markers on the solid curves (test accuracy, test cost, layer 1's spread);
+    past them, lines alone (the browser restyles every marker at every redraw)."""
+    for key in digits_mlp.FOUR:
+        assert [trace(app, key, which).mode for which in range(6)] == [
+            "lines", "lines+markers", "lines", "lines+markers", "lines+markers", "lines"]
+    assert [(ACC_TEST, COST_TEST, STD_1)] == [digits_mlp.MARKED]
+    assert all(trace(app, "typo", which).mode == ("lines+markers" if which in digits_mlp.MARKED else "lines")
+               for which in range(6))  # hidden until asked for, drawn the same way then
     train_epochs(app, digits_mlp.MARKERS_UP_TO - 1)
     assert len(trace(app, "he", ACC_TEST).x) == digits_mlp.MARKERS_UP_TO
     assert trace(app, "he", ACC_TEST).mode == "lines+markers"

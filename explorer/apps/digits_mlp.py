@@ -69,6 +69,12 @@ STARTS: dict[str, Start] = {
 }
 FOUR = ("he", "xavier", "small", "zeros")
 TRACES_PER_START = 6  # accuracy train, test; cost train, test; std of hidden layers 1 and 2
+# The curves of a start that carry markers (while short): the solid ones, test accuracy, test cost and layer 1's
+# spread. The dashed train curves and dotted layer 2 are measured at the same epochs, so their markers said
+# nothing more, and styling each marker was the browser's largest cost per redraw in the first press (with all
+# 24 curves marked, ~22 of ~90 ms). A first press in the dashboard, with yield_seconds below: 8.0 -> 10.5-11.5
+# redraws a second (all curves marked and sleep(0) -> these), the page busy 94 -> 73-82 ms a redraw.
+MARKED = (1, 3, 4)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,6 +126,11 @@ MNIST_MISSING = "MNIST not found: set EXPLORER_MNIST to its folder or .npz file,
 
 class DigitsMLPApp(LiveApp):
     """He, Xavier, 0.01·randn and zeros (and optionally the typo) on one MLP, trained side by side."""
+
+    # 1 ms, not one turn of the event loop, at each look at it: the browser's report of a redraw reaches the ack
+    # gate sooner (see LiveApp.yield_seconds). Alone it gained little in the dashboard's first press (8.0 -> 8.5 a
+    # second: the page was busy), with MARKED all of its gain (10.5-11.5); a press trains ~20% fewer steps a second.
+    yield_seconds = 0.001
 
     def __init__(self) -> None:
         super().__init__()
@@ -217,7 +228,7 @@ class DigitsMLPApp(LiveApp):
         )
         for key, start in STARTS.items():  # TRACES_PER_START traces per start, in the order of STARTS
             line = dict(color=start.color, width=2)
-            common = dict(mode="lines+markers", marker_size=4, legendgroup=key, name=start.label)
+            common = dict(marker_size=4, legendgroup=key, name=start.label)
             fig.add_scatter(x=[], y=[], line=dict(line, dash="dash"), showlegend=False, row=1, col=1,
                             hovertemplate="train %{y:.1%}<extra>%{fullData.name}</extra>", **common)
             fig.add_scatter(x=[], y=[], line=line, row=1, col=1,
@@ -230,6 +241,8 @@ class DigitsMLPApp(LiveApp):
                 fig.add_scatter(x=[], y=[], line=dict(line, dash=dash), showlegend=False, row=1, col=3,
                                 hovertemplate=f"layer {layer}: %{{y:.3g}}<extra>%{{fullData.name}}</extra>",
                                 **common)
+        for index, trace in enumerate(fig.data):
+            trace.mode = "lines+markers" if index % TRACES_PER_START in MARKED else "lines"
         for col in (1, 2, 3):
             fig.update_xaxes(title_text="epoch", row=1, col=col)
         fig.update_yaxes(title_text="accuracy", tickformat=".0%", range=[0, 1.02], row=1, col=1)
@@ -260,7 +273,7 @@ class DigitsMLPApp(LiveApp):
                        steady_range(self.ranges[1], spreads, decades=2))
 
         shown: dict[int, dict] = {}  # which traces are shown, and how: a change is a full redraw
-        mode = "lines+markers" if len(epochs) <= MARKERS_UP_TO else "lines"
+        short = len(epochs) <= MARKERS_UP_TO
         curves: dict[int, dict] = {}
         for s, key in enumerate(STARTS):
             indexes = range(s * TRACES_PER_START, (s + 1) * TRACES_PER_START)
@@ -272,7 +285,7 @@ class DigitsMLPApp(LiveApp):
                 y = block[:, k]
                 if i >= 4:  # the spreads: 0 has no place on a log axis
                     y = np.where(y > 0, y, np.float32(STD_FLOOR))
-                shown[index] = {"visible": True, "mode": mode}
+                shown[index] = {"visible": True, "mode": "lines+markers" if short and i in MARKED else "lines"}
                 curves[index] = {"x": epochs, "y": np.ascontiguousarray(y)}
 
         sizes = "-".join(map(str, self.trainer.net.sizes))
