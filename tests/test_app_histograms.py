@@ -274,3 +274,21 @@ def test_curves_mark_each_snapshot_only_while_they_are_short(app):
     app.pull(1)
     app.draw()
     assert sent == ["animate"]
+
+
+def test_four_redraws_in_flight_then_the_gate_waits(app):
+    """Without a browser's report, training sends HistogramsApp.in_flight (4) redraws, then waits for one."""
+    assert HistogramsApp.in_flight == 4
+    app.use_ack_gate, app.max_fps, app.ack_timeout = True, 1000.0, 60.0  # only the gate holds redraws back
+    app.run_steps = 10**9
+    app.reset()
+    sent = capture_messages(app.figure)
+    app.figure._js2py_traceDeltas = {"trace_deltas": [], "trace_edit_id": app.figure._last_trace_edit_id}
+
+    async def train():
+        app.start()
+        await asyncio.sleep(1.0)
+        app.stop(show=False)
+
+    asyncio.run(train())
+    assert sent.count("animate") == 4
