@@ -85,10 +85,12 @@ CHOOSE = """([label, option]) => {
     select.dispatchEvent(new Event('change', {bubbles: true}));
     return t;
 }"""
+# The step in the visible status line: "step 1,230 ..." or, in the digits demo, "epoch 3.0 (step 42) ...".
 STEP = """() => {
+    const pattern = /^(?:epoch [0-9.]+ \\()?step ([0-9,]+)/;
     const t = [...document.querySelectorAll('.widget-html-content')].filter(e => e.offsetParent !== null)
-        .map(e => e.innerText).find(t => /^step [0-9,]+/.test(t));
-    return t ? Number(t.match(/^step ([0-9,]+)/)[1].replaceAll(',', '')) : null;
+        .map(e => e.innerText).find(t => pattern.test(t));
+    return t ? Number(t.match(pattern)[1].replaceAll(',', '')) : null;
 }"""
 
 
