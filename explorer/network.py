@@ -107,11 +107,6 @@ def activation_derivative(name: str, z: np.ndarray, a: np.ndarray, out: np.ndarr
     return out
 
 
-def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """1 / (1 + exp(-z)), without overflow for large |z| (scipy's expit)."""
-    return expit(z, out=out)
-
-
 def softmax(z: np.ndarray, out: np.ndarray | None = None, axis: int = -1) -> np.ndarray:
     """Softmax over `axis` (the outputs), shifted by the maximum so exp never overflows."""
     out = np.subtract(z, z.max(axis=axis, keepdims=True), out=out)
@@ -123,7 +118,7 @@ def softmax(z: np.ndarray, out: np.ndarray | None = None, axis: int = -1) -> np.
 def output_activation(output: str, z: np.ndarray, out: np.ndarray | None = None, axis: int = -1) -> np.ndarray:
     """The network's prediction from its logits: probabilities or values. `axis`: the outputs' axis."""
     if output == "sigmoid":
-        return expit(z, out=out)  # sigmoid: scipy's expit called straight, one Python call fewer per step
+        return expit(z, out=out)  # the sigmoid 1 / (1 + exp(-z)), without overflow for large |z|
     if output == "softmax":
         return softmax(z, out=out, axis=axis)
     if output != "linear":
