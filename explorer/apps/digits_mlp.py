@@ -77,6 +77,12 @@ TRACES_PER_START = 6  # accuracy train, test; cost train, test; std of hidden la
 MARKED = (1, 3, 4)
 
 
+def curve_mode(which: int, short: bool) -> str:
+    """How a start's curve `which` (0 to TRACES_PER_START - 1) is drawn: markers while the curves are short, on
+    the curves in MARKED."""
+    return "lines+markers" if short and which in MARKED else "lines"
+
+
 # ---------------------------------------------------------------------------------------------
 # Data
 
@@ -242,7 +248,7 @@ class DigitsMLPApp(LiveApp):
                                 hovertemplate=f"layer {layer}: %{{y:.3g}}<extra>%{{fullData.name}}</extra>",
                                 **common)
         for index, trace in enumerate(fig.data):
-            trace.mode = "lines+markers" if index % TRACES_PER_START in MARKED else "lines"
+            trace.mode = curve_mode(index % TRACES_PER_START, short=True)
         for col in (1, 2, 3):
             fig.update_xaxes(title_text="epoch", row=1, col=col)
         fig.update_yaxes(title_text="accuracy", tickformat=".0%", range=[0, 1.02], row=1, col=1)
@@ -285,7 +291,7 @@ class DigitsMLPApp(LiveApp):
                 y = block[:, k]
                 if i >= 4:  # the spreads: 0 has no place on a log axis
                     y = np.where(y > 0, y, np.float32(STD_FLOOR))
-                shown[index] = {"visible": True, "mode": "lines+markers" if short and i in MARKED else "lines"}
+                shown[index] = {"visible": True, "mode": curve_mode(i, short)}
                 curves[index] = {"x": epochs, "y": np.ascontiguousarray(y)}
 
         sizes = "-".join(map(str, self.trainer.net.sizes))
