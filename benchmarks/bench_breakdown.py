@@ -1,4 +1,5 @@
-"""Where a training step's time goes, for the two targets bench_engine.py does not reach (issue 5).
+"""Where a training step's time goes, for the two targets bench_engine.py does not reach
+(W3 at 3x PyTorch, W5 at 1.5x the time of one model).
 
     .venv/bin/python benchmarks/bench_breakdown.py        # W3 needs torch: .venv/bin/pip install torch==2.13.0
 

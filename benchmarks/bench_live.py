@@ -1,4 +1,4 @@
-"""Live redraw in a real browser: the dashboard in Voila, driven by headless Chromium (issue 5).
+"""Live redraw in a real browser: the dashboard in Voila, driven by headless Chromium.
 
     .venv/bin/python benchmarks/bench_live.py [--window 4] [--changes 12] [--pauses 6] [--demos three_layer,...]
     .venv/bin/python benchmarks/bench_live.py --kernel     # the kernel's share alone, no browser

@@ -1,4 +1,4 @@
-"""Kernel memory over a long live run (issue 5: a one-hour three-layer run stays under 300 MB resident).
+"""Kernel memory over a long live run (the aim: a one-hour three-layer run stays under 300 MB resident).
 
     .venv/bin/python benchmarks/bench_memory.py [--minutes 3] [--interval 5] [--demo three_layer]
 

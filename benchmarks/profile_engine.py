@@ -1,5 +1,5 @@
 """Where the engine's time goes, by py-spy's native samples: BLAS, numpy's element-wise loops, numpy's and
-CPython's call machinery, Python code (issue 5: "where a target is not reached, profile").
+CPython's call machinery, Python code: where a speed target is not reached, this says what bounds it.
 
     .venv/bin/pip install py-spy                   # a profiling-only dependency, like torch for bench_engine
     .venv/bin/py-spy record --native -r 250 -f raw -o /tmp/w1.raw -- .venv/bin/python benchmarks/profile_engine.py W1

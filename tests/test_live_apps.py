@@ -126,7 +126,7 @@ def test_pause_shows_the_step_where_training_stopped(app):
 
 
 # ---------------------------------------------------------------------------------------------
-# A seeded random walk over every control and button of each app (issue 6: thirty people drag every
+# A seeded random walk over every control and button of each app (thirty people drag every
 # slider to its end at once). After each action: one training loop at most, no exception escaped, no
 # traceback shown, and the engine and the figure agree with the controls.
 

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("EXPLORER_CHROMIUM", "/usr/bin/chromium")
-# Flags verified on these machines (see JUPYTER-STACK.md); without the networking ones
+# Flags verified on these machines; without the networking ones
 # Chromium keeps trying to reach Google's hosts through a closed network.
 CHROMIUM_ARGS = [
     "--headless",
@@ -122,7 +122,8 @@ class Server:
         return json.loads(body) if body else None
 
     def shutdown_kernels(self) -> None:
-        """Delete every session and kernel so the next test starts clean (trap 5)."""
+        """Delete every session and kernel so the next test starts clean (a kernel reused by the next test, still
+        holding the last test's FigureWidgets, made anywidget fail with "Failed to initialize model")."""
         for session in self.api("GET", "api/sessions") or []:
             self.api("DELETE", f"api/sessions/{session['id']}")
         for kernel in self.api("GET", "api/kernels") or []:
@@ -176,7 +177,7 @@ def is_local(url: str) -> bool:
 
 @dataclass
 class PageErrors:
-    """Page errors and console errors of one page, minus failed external requests (trap 7).
+    """Page errors and console errors of one page, minus failed external requests.
 
     Offline, Voila and JupyterLab ask public CDNs (Font Awesome, MathJax) for files and the
     console logs those failures; they do not break the widgets, so they are ignored. A failed

@@ -2,8 +2,9 @@
 
 Every demo tab: its figure draws at the width of the page, a control changes the figure's data, Train
 grows the cost curve and redraws every visible figure, Pause leaves the figures still. Over several
-fresh page loads, the first tab's figure follows training every time (traps 10 and 11 of
-JUPYTER-STACK.md: a FigureWidget that draws its first state and then ignores every update).
+fresh page loads, the first tab's figure follows training every time (a FigureWidget that draws its first
+state and then ignores every update is the failure to catch: with anywidget 0.9.17 and later a widget model has
+2 s to start in the browser, and a slow load left figures frozen that way).
 
 Timings are printed (run pytest with -s to see them), not asserted: the machine is shared and loaded.
 Screenshots go to test-artifacts/: dashboard-<demo>.png, the 1280x800 window after training, and
@@ -76,7 +77,7 @@ def load(page, url: str, width: int = 1280, height: int = 800) -> float:
 
 def first_state_arrived(page, spec: Spec) -> None:
     """The figure shows the run's step 0 (its cost curve has a point), not the empty traces it was built
-    with: trap 11, changes made before the page connects never reach it."""
+    with: changes made to a FigureWidget after it was made and before the page connects never reach the page."""
     dk.wait_until(lambda: len(dk.trace_values(page, spec.cost, "x") or []) >= 1, REDRAW_TIMEOUT,
                   message=f"the first state in the figure (trace {spec.cost} has no point)")
 

@@ -186,7 +186,7 @@ def train_group(trainers, watchers) -> None:
         progress = [progress_text(page) for page in trainers]
         raise AssertionError(f"{error}: pages {frozen} of this group; their progress bars: "
                              f"{[progress[i] for i in frozen]} (moving while the figure stays at step 0: the "
-                             "FigureWidget ignores updates, trap 10 of JUPYTER-STACK.md)") from None
+                             "FigureWidget ignores updates: its model did not start in the browser in time)") from None
     changed = [i for i, (page, prints) in enumerate(zip(watchers, before, strict=True))
                if dk.fingerprints(page) != prints]
     assert not changed, f"pages that did not train changed while others trained: {changed}"
