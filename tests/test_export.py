@@ -135,6 +135,9 @@ class FakeApp:
         self.seed = widgets.IntText(value=3)
         self.init = widgets.Dropdown(options=["he", "zero"], value="zero")
 
+    def settings(self):
+        return {"seed": self.seed, "init": self.init}
+
 
 def offered(controls) -> tuple[str, bytes]:
     match = re.search(r'download="([^"]+)" href="data:[^;]+;base64,([^"]+)"', controls.link.value)

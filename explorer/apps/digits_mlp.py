@@ -168,6 +168,11 @@ class DigitsMLPApp(LiveApp):
             self.note, self.message, self.figure, self.status,
         ])
 
+    def settings(self) -> dict[str, widgets.ValueWidget]:
+        """The controls that a share link sets and an export records, by public key (never rename one:
+        saved links use them; see explorer.apps.settings)."""
+        return {"dataset": self.dataset, "learning_rate": self.learning_rate, "typo": self.typo}
+
     # -- the run ------------------------------------------------------------------------------
 
     def digit_data(self) -> DigitData:

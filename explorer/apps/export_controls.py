@@ -10,7 +10,7 @@ given, in which case the file is also saved there). What goes into the files:
 
     CSV    every History the app keeps (its curves), long format: series, step, column, value
     JSON   the trainer's configuration (seeds included), the histories, the latest snapshot's
-           statistics and the app's control values
+           statistics and the values of the app's settings (explorer.apps.settings)
     PNG    the figure as drawn now (kaleido and Chromium; made in a worker thread, a few seconds)
     HTML   the figure as a standalone page with plotly.js inside (about 5 MB)
 """
@@ -28,6 +28,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from explorer import export
+from explorer.apps.settings import settings
 from explorer.training import History
 
 FORMATS = {  # label: (suffix, MIME type, tooltip)
@@ -36,8 +37,6 @@ FORMATS = {  # label: (suffix, MIME type, tooltip)
     "PNG": ("png", "image/png", "the figure as an image"),
     "HTML": ("html", "text/html", "the figure as an interactive page that works offline"),
 }
-CONTROL_TYPES = (widgets.Dropdown, widgets.ToggleButtons, widgets.IntSlider, widgets.FloatSlider,
-                 widgets.FloatLogSlider, widgets.IntText, widgets.FloatText, widgets.Checkbox, widgets.Text)
 
 
 def histories(app: Any) -> dict[str, History]:
@@ -46,8 +45,8 @@ def histories(app: Any) -> dict[str, History]:
 
 
 def control_values(app: Any) -> dict[str, Any]:
-    """The values of an app's controls (its ipywidgets attributes that hold a setting), by attribute name."""
-    return {name: value.value for name, value in vars(app).items() if isinstance(value, CONTROL_TYPES)}
+    """The values of the controls an app declares in its `settings()`, by their public keys."""
+    return {key: widget.value for key, widget in settings(app).items()}
 
 
 def model_labels(app: Any) -> list[str] | None:

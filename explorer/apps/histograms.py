@@ -261,6 +261,12 @@ class HistogramsApp(LiveApp):
 
     # -- controls -----------------------------------------------------------------------------
 
+    def settings(self) -> dict[str, widgets.ValueWidget]:
+        """The controls that a share link sets and an export records, by public key (never rename one:
+        saved links use them; see explorer.apps.settings)."""
+        return {"dataset": self.dataset, "init": self.init, "scale": self.scale, "activation": self.activation,
+                "learning_rate": self.learning_rate, "show": self.show}
+
     def enable_scale(self) -> None:
         self.scale.disabled = self.init.value != "scale"
 

@@ -148,6 +148,14 @@ class ThreeLayerApp(LiveApp):
 
     # -- controls -----------------------------------------------------------------------------
 
+    def settings(self) -> dict[str, widgets.ValueWidget]:
+        """The controls that a share link sets and an export records, by public key (never rename one:
+        saved links use them; see explorer.apps.settings)."""
+        return {"dataset": self.dataset, "points": self.points, "noise": self.noise, "seed": self.seed,
+                "architecture": self.architecture, "init": self.init, "scale": self.scale,
+                "learning_rate": self.learning_rate, "mode": self.mode, "drawn": self.drawn,
+                "links_show": self.links_show}
+
     @property
     def compare(self) -> bool:
         return self.mode.value == "compare"

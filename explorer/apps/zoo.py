@@ -71,6 +71,12 @@ class ZooApp(LiveApp):
             self.note, self.message, self.figure, self.status,
         ])
 
+    def settings(self) -> dict[str, widgets.ValueWidget]:
+        """The controls that a share link sets and an export records, by public key (never rename one:
+        saved links use them; see explorer.apps.settings)."""
+        return {"activation": self.activation, "depth": self.depth, "width": self.width,
+                "learning_rate": self.learning_rate, "seed": self.seed}
+
     # -- the run ------------------------------------------------------------------------------
 
     def sizes(self) -> list[int]:
