@@ -1,5 +1,5 @@
-"""Export in one press: in the dashboard served by Voila, one press of JSON or CSV downloads the file, whose
-content is the run the page shows; the link beside the buttons offers the same file again."""
+"""Export in one press: in the dashboard, served by Voila or run in JupyterLab, one press of JSON or CSV
+downloads the file, whose content is the run the page shows; the link beside the buttons offers it again."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import csv
 import io
 import json
 
+import browserkit
 import dashkit as dk
 import pytest
 
@@ -55,4 +56,21 @@ def test_one_press_of_json_or_csv_downloads_the_run(voila_server, browser_page, 
     assert [float(row["value"]) for row in rows] == pytest.approx(shown_costs, rel=1e-12)
     screenshot("export-download")
     assert not dk.page_text_problems(page), dk.page_text_problems(page)
+    page_errors.assert_none()
+
+
+def test_one_press_downloads_in_jupyterlab(jupyter_lab, browser_page, page_errors):
+    page = browser_page
+    browserkit.lab_open_notebook(page, jupyter_lab, DASHBOARD)
+    browserkit.lab_run_all(page)
+    page.wait_for_selector(f".jp-OutputArea {dk.PLOT}", timeout=90_000)
+    dk.wait_for_visible_plot(page)
+    dk.button(page, "Step").click()
+    dk.wait_until(lambda: len(dk.trace_values(page, 0) or []) == 2, 45, message="the cost curve at steps 0 and 10")
+    shown_costs = dk.trace_values(page, 0)
+    dk.button(page, "JSON").scroll_into_view_if_needed()
+    name, text = download(page, "JSON")
+    record = json.loads(text)
+    assert name == "three_layer-step10.json" and record["settings"]["step"] == 10
+    assert [row[0] for row in record["histories"]["costs"]["values"]] == pytest.approx(shown_costs, rel=1e-12)
     page_errors.assert_none()
