@@ -11,6 +11,7 @@ import pytest
 
 from explorer.apps import dashboard
 from explorer.apps.dashboard import DEMOS, Dashboard
+from explorer.apps.export_controls import control_values
 
 FAKE = "explorer.apps._fake_demos"
 
@@ -183,6 +184,10 @@ class ControlsApp(FakeApp):
         self.resets = 0
         self.seed.observe(lambda _: setattr(self, "resets", self.resets + 1), names="value")
 
+    def settings(self) -> dict[str, widgets.ValueWidget]:
+        return {"init": self.init, "seed": self.seed, "points": self.points, "rate": self.rate, "typo": self.typo,
+                "widths": self.widths}
+
 
 @pytest.fixture
 def controlled(fakes, monkeypatch):
@@ -291,6 +296,39 @@ def test_the_link_follows_the_tab_and_the_controls(controlled):
     again = Dashboard(controlled, query=board.current_query())  # the link gives back the same settings
     assert again.current_query() == board.current_query()
     assert again.apps[2].rate.value == 0.001
+
+
+# Each demo's link keys, as saved links use them: a key may never change, whatever its control is called inside.
+LINK_KEYS = {
+    "three_layer": ["dataset", "points", "noise", "seed", "architecture", "init", "scale", "learning_rate", "mode",
+                    "drawn", "links_show"],
+    "nine_layer": ["dataset", "noise", "seed", "init", "alpha", "activation", "learning_rate"],
+    "histograms": ["dataset", "init", "scale", "activation", "learning_rate", "show"],
+    "digits_mlp": ["dataset", "learning_rate", "typo"],
+    "variance": ["activation", "init", "scale", "depth", "width"],
+    "zoo": ["activation", "depth", "width", "learning_rate", "seed"],
+    "edge_of_chaos": ["activation", "sigma_b2", "sigma_w2", "depth"],
+}
+EXPORT_ONLY = {"variance": ["widths"]}  # free text: exported with the run, not set by a link
+
+
+def test_every_demo_keeps_its_public_link_keys(every_demo):
+    assert set(LINK_KEYS) == {module for _, module, _ in DEMOS}
+    for index, (_, module, _) in enumerate(DEMOS):
+        app = every_demo.apps[index]
+        assert list(dashboard.shareable(app)) == LINK_KEYS[module], module
+        assert list(control_values(app)) == LINK_KEYS[module] + EXPORT_ONLY.get(module, []), module
+
+
+def test_a_link_key_is_the_declared_key_not_the_attribute_name(controlled):
+    board = Dashboard(controlled, query=f"demo={slug_of(controlled, 2)}")
+    app = board.apps[2]
+    app.learning_rate = app.__dict__.pop("rate")  # an attribute renamed: its key stays "rate"
+    app.settings = lambda: {"init": app.init, "seed": app.seed, "points": app.points, "rate": app.learning_rate}
+    app.learning_rate.value = 0.001
+    assert board.current_query() == f"?demo={slug_of(controlled, 2)}&rate=0.001"
+    assert board.apply(2, {"rate": "0.01"}) == [] and app.learning_rate.value == 0.01
+    assert "learning_rate" in board.apply(2, {"learning_rate": "0.01"})[0]
 
 
 def test_every_real_demo_has_settings_a_link_can_set(every_demo):

@@ -135,6 +135,9 @@ class FakeApp:
         self.seed = widgets.IntText(value=3)
         self.init = widgets.Dropdown(options=["he", "zero"], value="zero")
 
+    def settings(self):
+        return {"seed": self.seed, "init": self.init}
+
 
 def offered(controls) -> tuple[str, bytes]:
     match = re.search(r'download="([^"]+)" href="data:[^;]+;base64,([^"]+)"', controls.link.value)
@@ -153,6 +156,36 @@ def test_csv_and_json_buttons_offer_the_run(run):
     record = strict_json(data.decode())
     assert name == "circles-step60.json" and record["config"]["seeds"] == [3, 4]
     assert record["settings"]["controls"] == {"seed": 3, "init": "zero"}
+
+
+def sent_files(controls) -> list:
+    """Record what the export buttons' downloader sends to the page, as it goes over the widget's comm."""
+    sent = []
+    controls.downloader.comm.send = lambda data=None, metadata=None, buffers=None: sent.append((data, buffers))
+    return sent
+
+
+def test_one_press_sends_the_file_to_the_page_to_save(run):
+    controls = ExportControls(FakeApp(run), name="circles")
+    sent = sent_files(controls)
+    for label, mime in (("CSV", "text/csv"), ("JSON", "application/json"), ("HTML", "text/html")):
+        controls.buttons[label].click()
+        name, data = offered(controls)  # the link beside the buttons offers the same file
+        message, buffers = sent.pop()
+        assert message == {"method": "custom", "content": {"filename": name, "mime": mime}}
+        assert buffers == [data] and isinstance(buffers[0], bytes)
+    assert name == "circles-step60.html" and not sent  # one message a press
+
+
+def test_an_export_that_fails_sends_nothing(run, monkeypatch):
+    def broken(fig, *args, **kwargs):
+        raise export.ExportError("PNG export needs the package kaleido")
+
+    monkeypatch.setattr(export, "figure_png", broken)
+    controls = ExportControls(FakeApp(run))
+    sent = sent_files(controls)
+    controls.buttons["PNG"].click()
+    assert "explorer-error" in controls.link.value and sent == []
 
 
 def test_html_button_offers_the_figure_and_can_also_save_it(run, tmp_path):
@@ -181,8 +214,11 @@ def test_png_is_made_in_a_worker_thread_inside_a_running_loop(run, monkeypatch):
         await controls.task
         return making
 
+    sent = sent_files(controls)
     assert "making" in asyncio.run(press())
     assert offered(controls) == ("fake-step60.png", b"\x89PNG fake")
+    assert sent == [({"method": "custom", "content": {"filename": "fake-step60.png", "mime": "image/png"}},
+                     [b"\x89PNG fake"])]
     assert threads and threads[0] != "MainThread"
 
 

@@ -3,6 +3,7 @@ training loop at most, and the figure and progress follow the engine."""
 
 import asyncio
 import importlib
+import json
 import math
 import re
 import time
@@ -496,3 +497,52 @@ def test_a_cost_beyond_float32_is_drawn_without_warnings():
     assert caught == [], [str(w.message) for w in caught]
     he_train_cost = np.asarray(app.figure.data[2].y, dtype=float)
     assert he_train_cost[-1] > 1e38 and app.snapshot.diverged.all() and app.message.value == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# make_trainer builds a trainer and changes no widget: what a control shows follows the control's own change
+# handler, what describes a run follows start_run.
+
+
+def shown_widgets(app) -> list[widgets.Widget]:
+    """Every widget an app holds or shows, at any depth, with their layouts and styles."""
+    found: dict[int, widgets.Widget] = {}
+    stack = [value for value in vars(app).values() if isinstance(value, widgets.Widget)]
+    while stack:
+        widget = stack.pop()
+        if id(widget) in found:
+            continue
+        found[id(widget)] = widget
+        for name in widget.keys:
+            value = getattr(widget, name)
+            stack.extend(value if isinstance(value, (list, tuple)) else [value])
+            stack = [item for item in stack if isinstance(item, widgets.Widget)]
+    return list(found.values())
+
+
+def widget_states(app) -> dict[int, str]:
+    """Each widget's synced state as text (arrays and binary buffers written out in full)."""
+    def plain(value):
+        if isinstance(value, (bytes, memoryview)):
+            return bytes(value).hex()
+        return value.tolist() if hasattr(value, "tolist") else repr(value)
+
+    return {id(w): json.dumps(w.get_state(), default=plain, sort_keys=True) for w in shown_widgets(app)}
+
+
+@pytest.mark.parametrize(("module", "name"), APPS, ids=[name for _, name in APPS])
+def test_make_trainer_changes_no_widget(module, name):
+    app = getattr(importlib.import_module(module), name)()
+    for widget in shown_widgets(app):  # what a make_trainer that set widgets would overwrite
+        if isinstance(widget, widgets.HTML):
+            widget.value = "<i>before make_trainer</i>"
+        if hasattr(widget, "disabled") and not isinstance(widget, widgets.Button):
+            widget.disabled = not widget.disabled
+        if isinstance(widget, widgets.Layout):
+            widget.display = "flex"
+    before = widget_states(app)
+    trainer = app.make_trainer()
+    assert isinstance(trainer, Trainer)
+    after = widget_states(app)
+    changed = [type(w).__name__ for w in shown_widgets(app) if before.get(id(w)) != after.get(id(w))]
+    assert not changed, f"{name}.make_trainer changed {changed}"

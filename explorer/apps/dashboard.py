@@ -20,9 +20,9 @@ Each demo gets export buttons under it (CSV, JSON, PNG, HTML: explorer.apps.expo
 
 Shareable settings: the page's link can choose the tab and set its controls, e.g.
 `?demo=three-layer&init=zero&seed=3` (explorer.share parses it; in Voila the kernel finds the query in the
-environment variable QUERY_STRING). A key is the attribute name of a control of that demo, a value one it
-accepts; anything else is reported above the tabs. The link for the current settings is shown under the tabs
-and follows every change of tab or control.
+environment variable QUERY_STRING). A key is one that the demo declares in its `settings()` (see
+explorer.apps.settings), a value one its control accepts; anything else is reported above the tabs. The link
+for the current settings is shown under the tabs and follows every change of tab or control.
 
     from explorer.apps.dashboard import Dashboard
     Dashboard().widget
@@ -40,6 +40,7 @@ from plotly.basewidget import BaseFigureWidget
 
 from explorer import share
 from explorer.apps.export_controls import ExportControls
+from explorer.apps.settings import settings
 
 # (tab title, module under explorer.apps, class name)
 DEMOS = (
@@ -222,12 +223,12 @@ def control_spec(widget: widgets.Widget) -> share.Control | None:
 
 
 def shareable(app) -> dict[str, tuple[widgets.Widget, share.Control]]:
-    """An app's controls that a link can set, by attribute name, in the order the app made them."""
+    """An app's controls that a link can set, by the keys of its `settings()`, in the order it declares them."""
     found = {}
-    for name, value in vars(app).items():
-        spec = control_spec(value) if isinstance(value, widgets.Widget) else None
+    for key, widget in settings(app).items():
+        spec = control_spec(widget)
         if spec is not None:
-            found[name] = (value, spec)
+            found[key] = (widget, spec)
     return found
 
 

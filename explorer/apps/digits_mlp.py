@@ -168,6 +168,11 @@ class DigitsMLPApp(LiveApp):
             self.note, self.message, self.figure, self.status,
         ])
 
+    def settings(self) -> dict[str, widgets.ValueWidget]:
+        """The controls that a share link sets and an export records, by public key (never rename one:
+        saved links use them; see explorer.apps.settings)."""
+        return {"dataset": self.dataset, "learning_rate": self.learning_rate, "typo": self.typo}
+
     # -- the run ------------------------------------------------------------------------------
 
     def digit_data(self) -> DigitData:
@@ -185,8 +190,11 @@ class DigitsMLPApp(LiveApp):
                     raise ValueError(f"could not read MNIST at {self.mnist}: {error}") from None
         return self.data[name]
 
+    def reset(self) -> None:
+        self.note.value = ""  # start_run describes the new run; a run that cannot start leaves no note
+        super().reset()
+
     def make_trainer(self) -> Trainer:
-        self.note.value = ""
         data = self.digit_data()
         self.keys = FOUR + ("typo",) if self.typo.value else FOUR
         sizes = [data.X.shape[1], *HIDDEN_LAYERS, 10]
@@ -194,15 +202,16 @@ class DigitsMLPApp(LiveApp):
         on_mnist = self.dataset.value == "mnist"
         self.every = steps_per_epoch if on_mnist else math.ceil(steps_per_epoch / 2)  # a snapshot per (half) epoch
         self.run_steps = EPOCHS_PER_PRESS * steps_per_epoch
-        self.note.value = (f"<small>{data.description}. Network {'-'.join(map(str, sizes))} (ReLU, ReLU, softmax), "
-                           f"SGD on batches of {BATCH_SIZE}, the same batches for every start; "
-                           f"Train runs {EPOCHS_PER_PRESS} epochs."
-                           + ("" if self.mnist else f" {MNIST_MISSING}") + "</small>")
         net = Network(sizes, hidden="relu", output="softmax", init=[STARTS[k].recipe() for k in self.keys], seed=0)
         return Trainer(net, data.X, data.y, lr=self.learning_rate.value, batch_size=BATCH_SIZE, seed=0,
                        evaluate={"train": (data.X_eval, data.y_eval), "test": (data.X_test, data.y_test)})
 
     def start_run(self) -> None:
+        sizes = self.trainer.net.sizes
+        self.note.value = (f"<small>{self.digit_data().description}. Network {'-'.join(map(str, sizes))} "
+                           f"(ReLU, ReLU, softmax), SGD on batches of {BATCH_SIZE}, the same batches for every start; "
+                           f"Train runs {EPOCHS_PER_PRESS} epochs."
+                           + ("" if self.mnist else f" {MNIST_MISSING}") + "</small>")
         # One row per snapshot: epoch, then K values each of train/test accuracy, train/test cost, std per layer.
         self.history = History(1 + 6 * len(self.keys), max_points=160)
         self.ranges = (None, None)  # a new run's axes fit it from its start

@@ -91,6 +91,12 @@ class EdgeOfChaosApp:
             self.status,
         ])
 
+    def settings(self) -> dict[str, widgets.ValueWidget]:
+        """The controls that a share link sets and an export records, by public key (never rename one:
+        saved links use them; see explorer.apps.settings)."""
+        return {"activation": self.activation, "sigma_b2": self.sigma_b2, "sigma_w2": self.sigma_w2,
+                "depth": self.depth}
+
     # -- figure -------------------------------------------------------------------------------
 
     def build_figure(self) -> go.Figure:

@@ -4,13 +4,14 @@
     controls = ExportControls(app)          # app: a LiveApp (or anything with a `figure`)
     widgets.VBox([app.widget, controls.widget])
 
-A press makes the file in the kernel and offers it as a download link next to the buttons (a data: URL,
-so it works in Voila and JupyterLab alike, and nothing is written on the server unless `directory` is
-given, in which case the file is also saved there). What goes into the files:
+A press makes the file in the kernel and the browser saves it at once (explorer.apps.download: the bytes go
+to the page in one message). A download link to the same file stays next to the buttons, should the browser
+hold the download back (a data: URL, so it works in Voila and JupyterLab alike). Nothing is written on the
+server unless `directory` is given, in which case the file is also saved there. What goes into the files:
 
     CSV    every History the app keeps (its curves), long format: series, step, column, value
     JSON   the trainer's configuration (seeds included), the histories, the latest snapshot's
-           statistics and the app's control values
+           statistics and the values of the app's settings (explorer.apps.settings)
     PNG    the figure as drawn now (kaleido and Chromium; made in a worker thread, a few seconds)
     HTML   the figure as a standalone page with plotly.js inside (about 5 MB)
 """
@@ -28,6 +29,8 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from explorer import export
+from explorer.apps.download import Downloader
+from explorer.apps.settings import settings
 from explorer.training import History
 
 FORMATS = {  # label: (suffix, MIME type, tooltip)
@@ -36,8 +39,6 @@ FORMATS = {  # label: (suffix, MIME type, tooltip)
     "PNG": ("png", "image/png", "the figure as an image"),
     "HTML": ("html", "text/html", "the figure as an interactive page that works offline"),
 }
-CONTROL_TYPES = (widgets.Dropdown, widgets.ToggleButtons, widgets.IntSlider, widgets.FloatSlider,
-                 widgets.FloatLogSlider, widgets.IntText, widgets.FloatText, widgets.Checkbox, widgets.Text)
 
 
 def histories(app: Any) -> dict[str, History]:
@@ -46,8 +47,8 @@ def histories(app: Any) -> dict[str, History]:
 
 
 def control_values(app: Any) -> dict[str, Any]:
-    """The values of an app's controls (its ipywidgets attributes that hold a setting), by attribute name."""
-    return {name: value.value for name, value in vars(app).items() if isinstance(value, CONTROL_TYPES)}
+    """The values of the controls an app declares in its `settings()`, by their public keys."""
+    return {key: widget.value for key, widget in settings(app).items()}
 
 
 def model_labels(app: Any) -> list[str] | None:
@@ -80,7 +81,7 @@ def download_link(filename: str, mime: str, data: bytes) -> str:
 
 
 class ExportControls:
-    """Four buttons, CSV, JSON, PNG and HTML, and a line that offers the file made."""
+    """Four buttons, CSV, JSON, PNG and HTML: a press downloads the file, and a link beside them offers it again."""
 
     def __init__(self, app: Any, name: str | None = None, directory: str | Path | None = None) -> None:
         self.app = app
@@ -93,8 +94,10 @@ class ExportControls:
             button.on_click(lambda _, label=label: self.export(label))
             self.buttons[label] = button
         self.link = widgets.HTML(value="")
+        self.downloader = Downloader(layout=widgets.Layout(display="none"))  # shows nothing; saves each file made
         self.task: asyncio.Future | None = None
-        self.widget = widgets.HBox([widgets.HTML("<small>Export:</small>"), *self.buttons.values(), self.link],
+        self.widget = widgets.HBox([widgets.HTML("<small>Export:</small>"), *self.buttons.values(), self.link,
+                                    self.downloader],
                                    layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.widget.add_class("explorer-export")
 
@@ -119,7 +122,7 @@ class ExportControls:
         return export.figure_png(figure)
 
     def export(self, label: str) -> None:
-        """Make the file and offer it. A PNG is made in a worker thread when an event loop runs (in a
+        """Make the file, download it and offer it. A PNG is made in a worker thread when an event loop runs (in a
         kernel), so the page stays responsive while the browser behind kaleido draws it."""
         filename = self.filename(label)
         if label == "PNG":
@@ -149,10 +152,12 @@ class ExportControls:
             self.show_error(error)
 
     def offer(self, label: str, filename: str, data: bytes) -> None:
+        """Save the file on the server if asked, download it in the browser, and show the link to it."""
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
             (self.directory / filename).write_bytes(data)
         self.link.value = download_link(filename, FORMATS[label][1], data)
+        self.downloader.download(filename, FORMATS[label][1], data)
 
     def show_error(self, error: Exception) -> None:
         text = str(error) if isinstance(error, export.ExportError) else f"{type(error).__name__}: {error}"

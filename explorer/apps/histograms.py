@@ -261,6 +261,12 @@ class HistogramsApp(LiveApp):
 
     # -- controls -----------------------------------------------------------------------------
 
+    def settings(self) -> dict[str, widgets.ValueWidget]:
+        """The controls that a share link sets and an export records, by public key (never rename one:
+        saved links use them; see explorer.apps.settings)."""
+        return {"dataset": self.dataset, "init": self.init, "scale": self.scale, "activation": self.activation,
+                "learning_rate": self.learning_rate, "show": self.show}
+
     def enable_scale(self) -> None:
         self.scale.disabled = self.init.value != "scale"
 
@@ -277,8 +283,6 @@ class HistogramsApp(LiveApp):
     def make_trainer(self) -> Trainer:
         data = self.digit_data()
         sizes = [data.X.shape[1], *HIDDEN_LAYERS, 10]
-        self.note.value = (f"<small>{data.description}; network {'-'.join(map(str, sizes))}, softmax output, "
-                           f"SGD on batches of {BATCH_SIZE}. {self.mnist_note}</small>")
         _, recipe = INITIALIZATIONS[self.init.value]
         # float32: numpy's tanh is vectorised for float32 on this kind of CPU and not for float64 (0.49 ms a
         # layer against ~0.05), and the matrix products run at twice the rate. The demo's values (activations
@@ -293,6 +297,9 @@ class HistogramsApp(LiveApp):
     # -- what the figure needs from each snapshot ---------------------------------------------
 
     def start_run(self) -> None:
+        self.note.value = (f"<small>{self.digit_data().description}; network "
+                           f"{'-'.join(map(str, self.trainer.net.sizes))}, softmax output, "
+                           f"SGD on batches of {BATCH_SIZE}. {self.mnist_note}</small>")
         self.costs = History(2, max_points=300)  # batch, test
         self.accuracies = History(2, max_points=300)
         self.shown = None

@@ -211,6 +211,8 @@ class LiveApp:
     # -- what a demo provides -----------------------------------------------------------------
 
     def make_trainer(self) -> Trainer:
+        """A Trainer built from the current control values (ValueError for bad input). It changes no widget:
+        what a control shows follows from its change handler, what describes the new run from start_run."""
         raise NotImplementedError
 
     def start_run(self) -> None:

@@ -198,6 +198,12 @@ class NineLayerApp(LiveApp):
 
     # -- controls -----------------------------------------------------------------------------
 
+    def settings(self) -> dict[str, widgets.ValueWidget]:
+        """The controls that a share link sets and an export records, by public key (never rename one:
+        saved links use them; see explorer.apps.settings)."""
+        return {"dataset": self.dataset, "noise": self.noise, "seed": self.seed, "init": self.init, "alpha": self.alpha,
+                "activation": self.activation, "learning_rate": self.learning_rate}
+
     def enable_alpha(self) -> None:
         self.alpha.disabled = self.init.value != "alpha"
 

@@ -121,6 +121,8 @@ class ThreeLayerApp(LiveApp):
                                                 value="weights", description="Links show", style=style,
                                                 tooltips=["each weight w", "the gradient dCost/dw of each weight"])
 
+        for control in (self.init, self.mode):
+            control.observe(lambda _: self.show_choices(), names="value")
         for control in (self.dataset, self.points, self.noise, self.seed, self.init, self.scale,
                         self.learning_rate, self.mode):
             control.observe(lambda _: self.reset(), names="value")
@@ -148,9 +150,24 @@ class ThreeLayerApp(LiveApp):
 
     # -- controls -----------------------------------------------------------------------------
 
+    def settings(self) -> dict[str, widgets.ValueWidget]:
+        """The controls that a share link sets and an export records, by public key (never rename one:
+        saved links use them; see explorer.apps.settings)."""
+        return {"dataset": self.dataset, "points": self.points, "noise": self.noise, "seed": self.seed,
+                "architecture": self.architecture, "init": self.init, "scale": self.scale,
+                "learning_rate": self.learning_rate, "mode": self.mode, "drawn": self.drawn,
+                "links_show": self.links_show}
+
     @property
     def compare(self) -> bool:
         return self.mode.value == "compare"
+
+    def show_choices(self) -> None:
+        """Compare mode trains the four classic starts: no initialization to choose, but which of the four the
+        network panel draws. The free scale v counts for the free-scale start alone."""
+        self.init.disabled = self.compare
+        self.scale.disabled = self.compare or self.init.value != "scale"
+        self.drawn.layout.display = None if self.compare else "none"
 
     def choose_architecture(self) -> None:
         """The classic network comes with its own learning rate and run length."""
@@ -175,9 +192,6 @@ class ThreeLayerApp(LiveApp):
         return [f"{label}, v = {self.scale.value:.2g}" if self.init.value == "scale" else label]
 
     def make_trainer(self) -> Trainer:
-        self.init.disabled = self.compare
-        self.scale.disabled = self.compare or self.init.value != "scale"
-        self.drawn.layout.display = None if self.compare else "none"
         sizes = ARCHITECTURES[self.architecture.value][0]
         net = Network(sizes, hidden="relu", output="sigmoid", init=self.initializations(), seed=self.seed.value)
         self.data = datasets.toy(self.dataset.value, self.points.value, self.noise.value, seed=self.seed.value)

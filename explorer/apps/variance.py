@@ -88,6 +88,12 @@ class VarianceApp:
             self.status,
         ])
 
+    def settings(self) -> dict[str, widgets.ValueWidget]:
+        """The controls that a share link sets and an export records, by public key (never rename one:
+        saved links use them; see explorer.apps.settings)."""
+        return {"activation": self.activation, "init": self.init, "scale": self.scale, "depth": self.depth,
+                "width": self.width, "widths": self.widths}
+
     # -- figure -------------------------------------------------------------------------------
 
     def build_figure(self) -> go.Figure:

@@ -71,6 +71,12 @@ class ZooApp(LiveApp):
             self.note, self.message, self.figure, self.status,
         ])
 
+    def settings(self) -> dict[str, widgets.ValueWidget]:
+        """The controls that a share link sets and an export records, by public key (never rename one:
+        saved links use them; see explorer.apps.settings)."""
+        return {"activation": self.activation, "depth": self.depth, "width": self.width,
+                "learning_rate": self.learning_rate, "seed": self.seed}
+
     # -- the run ------------------------------------------------------------------------------
 
     def sizes(self) -> list[int]:
@@ -85,14 +91,14 @@ class ZooApp(LiveApp):
         if seed is None or seed < 0:
             raise ValueError(f"seed={seed!r} must be a non-negative integer")
         net, self.lsuv_report = zoo_network(self.sizes(), self.activation.value, "softmax", self.X, seed=seed)
+        return Trainer(net, self.X, self.y, lr=self.learning_rate.value, batch_size=BATCH_SIZE, seed=seed)
+
+    def start_run(self) -> None:
         rounds = max(int(r.rounds.max()) for r in self.lsuv_report)
         self.note.value = (f"<small>8x8 digits, {len(self.y):,} training images; network "
                            f"{self.shape()} ({self.activation.value}, softmax output), "
                            f"SGD on batches of {BATCH_SIZE}, the same batches for every start. "
                            f"LSUV needed at most {rounds} rescaling{'s' if rounds != 1 else ''} per layer.</small>")
-        return Trainer(net, self.X, self.y, lr=self.learning_rate.value, batch_size=BATCH_SIZE, seed=seed)
-
-    def start_run(self) -> None:
         self.costs = History(len(self.keys), max_points=300)
 
     def record(self, snap: Snapshot) -> None:
