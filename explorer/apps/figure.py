@@ -50,8 +50,9 @@ class FastUpdate:
         """Add `trace` (to the subplot at `row`, `col`, if given) under `name`, which no other trace has."""
         if name in self._trace_names:
             raise ValueError(f"this figure has a trace named {name!r} already")
-        self._trace_names[name] = len(self.data)
+        index = len(self.data)
         self.add_trace(trace, row=row, col=col)
+        self._trace_names[name] = index
 
     def replace_traces(self, traces: dict[str, BaseTraceType]) -> None:
         """Replace every trace of the figure by `traces` (name -> trace, in this order): a FigureWidget sends
@@ -132,7 +133,8 @@ def draw_then_wrap(owner: Any, figure: go.Figure, draw: Callable[[], object]) ->
 
 
 class FigureWidget(FastUpdate, go.FigureWidget):
-    """A go.FigureWidget for live redraws: cheap acknowledgements, and `fast_update` and `quick_update`.
+    """A go.FigureWidget for redraws from the kernel: cheap acknowledgements, traces by name, `fast_update` and
+    `quick_update`.
 
     After each redraw the browser reports every trace's properties as plotly.js computed them
     (`_js2py_traceDeltas`, tens of kB a redraw), and plotly's handler merges them into the Python figure as
