@@ -9,10 +9,11 @@ from test_live_figure import capture_messages
 
 from explorer import datasets, initializers
 from explorer.apps import digits_mlp
-from explorer.apps.digits_mlp import STARTS, TRACES_PER_START, DigitsMLPApp
+from explorer.apps.digits_mlp import CURVES, STARTS, DigitsMLPApp
 from explorer.network import Network
 from explorer.training import Trainer
 
+TRACES_PER_START = len(CURVES)
 ACC_TRAIN, ACC_TEST, COST_TRAIN, COST_TEST, STD_1, STD_2 = range(TRACES_PER_START)
 TWELVE_EPOCHS = 24  # snapshots: one per half epoch (7 steps) on the digits, 168 steps in all
 
@@ -35,7 +36,7 @@ def shared_app():
 
 def trace(app, start, which):
     """The trace of start `start` (a key of STARTS) drawing curve `which` (ACC_TRAIN ... STD_2)."""
-    return app.figure.data[list(STARTS).index(start) * TRACES_PER_START + which]
+    return app.figure.trace(f"{start} {CURVES[which]}")
 
 
 def ys(app, start, which):

@@ -24,7 +24,7 @@ def app(cache):
 
 
 def trace(app, key):
-    return app.figure.data[app.traces[key]]
+    return app.figure.trace(key)
 
 
 def test_phase_diagram_holds_the_theory(app):

@@ -11,7 +11,7 @@ from test_live_figure import capture_messages
 
 from explorer import datasets
 from explorer.apps import histograms
-from explorer.apps.histograms import BATCH_TITLE, TITLES, HistogramsApp
+from explorer.apps.histograms import HistogramsApp
 from explorer.network import Network
 
 
@@ -38,7 +38,7 @@ def bars(app, layer):
 
 def title(app, layer):
     """The title above the histogram of hidden layer `layer` (a text trace)."""
-    return app.figure.data[TITLES[layer - 1]].text[0]
+    return app.figure.trace(f"title {layer}").text[0]
 
 
 def test_xavier_to_standard_normal_pushes_last_layer_to_the_edges(app):
@@ -237,7 +237,7 @@ def test_curves_and_bars_lie_inside_their_axes(app):
     for axis in ("xaxis5", "xaxis6"):
         assert layout[axis].range[0] <= 0 and app.trainer.step <= layout[axis].range[1]
     # the title sits on top of each histogram, in the middle of its x axis
-    assert app.figure.data[TITLES[0]].y == (top,) and app.figure.data[TITLES[0]].x == (0.0,)
+    assert app.figure.trace("title 1").y == (top,) and app.figure.trace("title 1").x == (0.0,)
 
 
 def test_the_batch_is_a_picture_of_its_pixels_in_greys(app):
@@ -259,22 +259,22 @@ def test_the_batch_is_a_picture_of_its_pixels_in_greys(app):
     assert (image.x, image.y, image.sizex, image.sizey) == (-0.5, -0.5, z.shape[1], z.shape[0])
     assert layout.xaxis7.range == (-0.5, z.shape[1] - 0.5) and layout.yaxis7.range == (z.shape[0] - 0.5, -0.5)
     right = sum(text_color == histograms.RIGHT_COLOR for text_color in app.figure.data[11].textfont.color)
-    assert app.figure.data[BATCH_TITLE].text == (f"batch: {right} of 16 right (red: wrong)",)
+    assert app.figure.trace("batch title").text == (f"batch: {right} of 16 right (red: wrong)",)
 
 
 def test_curves_mark_each_snapshot_only_while_they_are_short(app):
     """The cost and accuracy curves mark each snapshot while they have at most MARKERS_UP_TO points; past that,
     lines alone (the browser restyles every marker at each redraw), switched by one full redraw, once."""
-    curves = (histograms.COST_BATCH, histograms.COST_TEST, histograms.ACCURACY_BATCH, histograms.ACCURACY_TEST)
-    while len(app.figure.data[histograms.COST_BATCH].x) < histograms.MARKERS_UP_TO:
+    curves = [app.figure.trace(name) for name in ("batch cost", "test cost", "batch accuracy", "test accuracy")]
+    while len(curves[0].x) < histograms.MARKERS_UP_TO:
         app.pull(1)
         app.draw()
-    assert [app.figure.data[i].mode for i in curves] == ["lines+markers"] * 4
+    assert [curve.mode for curve in curves] == ["lines+markers"] * 4
     sent = capture_messages(app.figure)
     app.pull(1)
     app.draw()
-    assert len(app.figure.data[histograms.COST_BATCH].x) == histograms.MARKERS_UP_TO + 1
-    assert [app.figure.data[i].mode for i in curves] == ["lines"] * 4
+    assert len(curves[0].x) == histograms.MARKERS_UP_TO + 1
+    assert [curve.mode for curve in curves] == ["lines"] * 4
     assert sent == ["update", "animate"]
     sent.clear()
     app.pull(1)

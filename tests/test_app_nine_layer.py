@@ -6,7 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from explorer.apps.nine_layer import L, NineLayerApp, log_ticks
+from explorer.apps.figure import log_ticks
+from explorer.apps.nine_layer import L, NineLayerApp
 
 # the figure's traces, in order
 COST, PREVIOUS = 0, 1

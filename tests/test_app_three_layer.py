@@ -72,7 +72,7 @@ def all_units_alike(app):
 
 
 def cost_curve(app, k=0):
-    trace = app.figure.data[app.index["cost"] + k]
+    trace = app.figure.trace(f"cost {k}")
     return np.asarray(trace.x), np.asarray(trace.y, dtype=float)
 
 
@@ -108,7 +108,7 @@ def test_he_init_draws_the_hidden_units_differently(app):
     assert max(widths) == three_layer.THICKEST and min(widths) < 2
     colors = {color for _, color in drawn_links(app).values()}
     assert colors == {three_layer.POSITIVE, three_layer.NEGATIVE}
-    hover = app.figure.data[app.index["link_hover"]].hovertext
+    hover = app.figure.trace("link hover").hovertext
     w = app.snapshot.weights[0][0, 0, 0]
     assert hover[0].endswith(f"w = {w:+.4g}")
 
@@ -138,22 +138,22 @@ def test_gradient_toggle_draws_the_gradients(app):
     weights = drawn_links(app)
     app.links_show.value = "gradients"
     assert drawn_links(app) != weights
-    hover = app.figure.data[app.index["link_hover"]].hovertext
+    hover = app.figure.trace("link hover").hovertext
     assert hover[0].startswith("dCost/dw") and hover[0].endswith(f"{app.snapshot.weight_grads[0][0, 0, 0]:+.4g}")
     assert "dCost/dw" in app.figure.layout.annotations[-1].text
 
 
 def test_dataset_dropdown_changes_the_scatter(app):
-    points = app.figure.data[app.index["boundary"] + 1]
+    points = app.figure.trace("points 0")
     circles = np.asarray(points.x).copy()
     app.dataset.value = "moons"
-    points = app.figure.data[app.index["boundary"] + 1]
+    points = app.figure.trace("points 0")
     moons = datasets.toy("moons", 300, 0.1, seed=0)
     assert not np.allclose(points.x, circles)
     assert np.asarray(points.x) == pytest.approx(moons.X[:, 0], abs=1e-3)
     assert list(points.marker.color) == list(moons.y)
     app.points.value = 500
-    assert len(app.figure.data[app.index["boundary"] + 1].x) == 500
+    assert len(app.figure.trace("points 0").x) == 500
 
 
 def test_compare_mode_trains_four_stacked_models_with_four_growing_curves(app):
@@ -168,7 +168,7 @@ def test_compare_mode_trains_four_stacked_models_with_four_growing_curves(app):
         "variance_scaling(scale=1.0, mode='fan_in', distribution='normal')",
         "variance_scaling(scale=100.0, mode='fan_in', distribution='normal')",
     ]
-    names = [app.figure.data[app.index["cost"] + k].name for k in range(4)]
+    names = [app.figure.trace(f"cost {k}").name for k in range(4)]
     assert names == [label for label, _, _ in three_layer.CLASSIC.values()]
     assert len(app.figure.layout.images) == 4  # four boundaries
     assert app.init.disabled and app.drawn.layout.display is None
@@ -241,7 +241,7 @@ def test_a_diverging_model_is_marked_and_its_curve_ends_without_nan(app):
     assert "DIVERGED at step 2" in app.status.value
     x, y = cost_curve(app)
     assert len(y) >= 1 and np.isfinite(y).all()  # the curve stops at the divergence: no NaN, no None
-    cross = app.figure.data[app.index["diverged"]]
+    cross = app.figure.trace("diverged")
     assert list(cross.x) == [2] and cross.text == ("diverged",)
     assert boundary_pixels(app).shape == (three_layer.GRID, three_layer.GRID, 3)  # the last finite state
 

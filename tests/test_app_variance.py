@@ -14,7 +14,7 @@ def app():
 
 
 def trace(app, key):
-    data = app.figure.data[app.traces[key]]
+    data = app.figure.trace(key)
     return np.asarray(data.x), np.asarray(data.y)
 
 

@@ -10,7 +10,7 @@ from explorer.apps.zoo import PANELS, ZooApp, load_digits
 from explorer.reproductions import ZOO, zoo_network
 from explorer.training import Trainer
 
-COST, ACT, GRAD = range(PANELS)
+COST, ACT, GRAD = range(len(PANELS))
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def app():
 
 
 def ys(app, key, which):
-    return np.asarray(app.figure.data[list(ZOO).index(key) * PANELS + which].y, dtype=float)
+    return np.asarray(app.figure.trace(f"{key} {PANELS[which]}").y, dtype=float)
 
 
 def test_seven_starts_at_step_zero(app):

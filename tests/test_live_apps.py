@@ -179,7 +179,7 @@ def three_layer_agrees(app):
     assert app.trainer.m == app.points.value and app.data.name == app.dataset.value
     assert net.seeds == [app.seed.value] * net.K
     assert lr_of(app) == app.learning_rate.value
-    cost = app.figure.data[app.index["cost"]]
+    cost = app.figure.trace("cost 0")
     last = app.costs.y[-1, 0]
     if np.isfinite(last) and last > 0:  # a cost the log axis can show ends the curve, at the snapshot's step
         assert cost.x[-1] == app.snapshot.step
@@ -202,13 +202,11 @@ def digits_agrees(app):
 
 
 def zoo_agrees(app):
-    from explorer.apps.zoo import PANELS
-
     net = app.trainer.net
     assert net.hidden[0] == app.activation.value and lr_of(app) == app.learning_rate.value
     assert net.L == app.depth.value + 1 and net.sizes[1] == app.width.value and net.K == len(app.keys)
     assert app.figure.data[0].x[-1] == app.snapshot.step
-    assert all(app.figure.data[k * PANELS].x[-1] == app.snapshot.step for k in range(net.K))
+    assert all(app.figure.trace(f"{key} cost").x[-1] == app.snapshot.step for key in app.keys)
 
 
 AGREES = {"ThreeLayerApp": three_layer_agrees, "NineLayerApp": nine_layer_agrees,
@@ -302,9 +300,9 @@ def walk_variance_app(app, knobs, rng, parse_widths) -> None:
         where = f"action {i}: {key} = {value!r}"
         check_message(app, where)
         if app.message.value == "":  # every panel drawn for the current controls
-            fwd = app.figure.data[app.traces["fwd_meas"]]
+            fwd = app.figure.trace("fwd_meas")
             assert len(fwd.x) == len(fwd.y) == app.depth.value, where
-            widths = app.figure.data[app.traces["w_fwd_pred_fan_in"]]
+            widths = app.figure.trace("w_fwd_pred_fan_in")
             assert len(widths.x) == len(parse_widths(app.widths.value)) - 1, where
 
 

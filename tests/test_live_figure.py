@@ -1,10 +1,10 @@
-"""live.FigureWidget: a redraw report that plotly cannot merge still acknowledges the redraw (the ack gate)."""
+"""figure.FigureWidget: a redraw report that plotly cannot merge still acknowledges the redraw (the ack gate)."""
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from explorer.apps.live import FigureWidget, binary_rows
+from explorer.apps.figure import Figure, FigureWidget, binary_rows
 
 
 def report(figure, x, edit_id=None):
@@ -145,7 +145,7 @@ def test_the_first_state_is_drawn_into_the_widget_without_an_error():
 
     app = ThreeLayerApp()
     assert app.message.value == ""
-    links = app.figure.data[app.index["links"]:app.index["link_hover"]]
+    links = [app.figure.trace(f"links {style}") for style in range(len(app.link_styles))]
     assert sum(len(trace.x) for trace in links) == 3 * len(app.links)  # each link: its two ends and a gap
     source = app.figure.layout.images[0].source  # the boundary's picture, not the 1x1 placeholder
     assert source.startswith("data:image/png;base64,") and len(source) > 150
@@ -180,7 +180,7 @@ def test_a_control_change_at_rest_redraws_the_whole_figure_only_for_new_data():
     sent.clear()
     app.dataset.value = "moons"  # new points: one update carries them, then the quick redraw
     assert sent == ["update", "animate"]
-    points = app.figure.data[app.index["boundary"] + 1]
+    points = app.figure.trace("points 0")
     assert np.allclose(np.asarray(points.x), app.data.X[:, 0].round(3))
 
 
@@ -249,3 +249,41 @@ def test_the_ack_gate_holds_redraws_to_in_flight_until_the_browser_reports():
     assert held == app.in_flight
     assert later == 2 * app.in_flight
     assert set(sent) == {"animate"}
+
+
+def test_traces_are_found_by_name_in_every_copy_of_the_figure():
+    """add_named gives each trace a name apart from its legend text; Figure -> FigureWidget keeps the names, and
+    fast_update and quick_update address the traces by them."""
+    figure = Figure()
+    figure.add_named("cost", go.Scatter(x=[0, 1], y=[1, 2], name="this run"))
+    figure.add_named("previous", go.Scatter(x=[0, 1], y=[3, 4], name="this run"))  # the same legend text
+    widget = FigureWidget(figure)
+    assert widget.trace_index("previous") == 1 and widget.trace("previous") is widget.data[1]
+    assert widget.trace("cost").name == widget.trace("previous").name == "this run"
+    sent = capture_updates(widget)
+    with widget.batch_update():
+        widget.fast_update(traces={"previous": {"y": [5.0, 6.0]}})
+    assert sent == [({"y": [[5.0, 6.0]]}, {}, [1])]
+    widget.quick_update({"cost": {"y": [7.0, 8.0]}})
+    assert list(widget.data[0].y) == [7.0, 8.0] and list(widget.data[1].y) == [5.0, 6.0]
+
+
+def test_an_unknown_or_repeated_trace_name_is_a_clear_error():
+    figure = Figure()
+    figure.add_named("cost", go.Scatter(x=[0], y=[1]))
+    with pytest.raises(KeyError, match="no trace named 'costs'.*'cost'"):
+        figure.trace("costs")
+    with pytest.raises(KeyError, match="no trace named 'costs'"):
+        figure.fast_update(traces={"costs": {"y": [2]}})
+    with pytest.raises(ValueError, match="a trace named 'cost' already"):
+        figure.add_named("cost", go.Scatter(x=[0], y=[1]))
+    assert len(figure.data) == 1
+
+
+def test_replacing_the_traces_replaces_their_names():
+    widget = FigureWidget(Figure())
+    widget.replace_traces({"a": go.Scatter(y=[1]), "b": go.Scatter(y=[2])})
+    widget.replace_traces({"c": go.Scatter(y=[3]), "a": go.Scatter(y=[4])})
+    assert [widget.trace_index(name) for name in ("c", "a")] == [0, 1] and list(widget.trace("a").y) == [4]
+    with pytest.raises(KeyError, match="no trace named 'b'"):
+        widget.trace("b")

@@ -30,8 +30,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer import datasets, initializers
+from explorer.apps.figure import Figure, steady_range
 from explorer.apps.live import LiveApp
-from explorer.apps.nine_layer import steady_range
 from explorer.initializers import Initializer
 from explorer.network import Network
 from explorer.training import History, Snapshot, Trainer
@@ -43,8 +43,8 @@ MNIST_TRAIN, MNIST_TEST = 10_000, 2_000  # MNIST subset: keeps memory and each e
 MNIST_TRAIN_EVAL = 2_000  # the train curves on MNIST use this many training images, to keep snapshots cheap
 STD_FLOOR = 1e-4  # a spread of exactly 0 cannot sit on a log axis: it is drawn here instead
 # Each snapshot is a marker while a curve has at most this many points (one press of Train): beyond, lines alone.
-# A marker is an SVG element that the browser redraws at every redraw: 24 curves of 160 markers held it to
-# 5.3 redraws a second, against 8.8 with lines alone (measured in Chromium, an endless run).
+# A marker is an SVG element that the browser redraws at every redraw, so that markers all along 24 long curves
+# would slow every redraw.
 MARKERS_UP_TO = 2 * EPOCHS_PER_PRESS + 1
 
 
@@ -68,18 +68,17 @@ STARTS: dict[str, Start] = {
                   "#d62728"),
 }
 FOUR = ("he", "xavier", "small", "zeros")
-TRACES_PER_START = 6  # accuracy train, test; cost train, test; std of hidden layers 1 and 2
+# The curves of each start, in the figure's order; the trace of start "he"'s test cost is named "he test cost".
+CURVES = ("train accuracy", "test accuracy", "train cost", "test cost", "layer 1 std", "layer 2 std")
 # The curves of a start that carry markers (while short): the solid ones, test accuracy, test cost and layer 1's
 # spread. The dashed train curves and dotted layer 2 are measured at the same epochs, so their markers said
-# nothing more, and styling each marker was the browser's largest cost per redraw in the first press (with all
-# 24 curves marked, ~22 of ~90 ms). A first press in the dashboard, with yield_seconds below: 8.0 -> 10.5-11.5
-# redraws a second (all curves marked and sleep(0) -> these), the page busy 94 -> 73-82 ms a redraw.
+# nothing more, and styling each marker was the browser's largest cost per redraw in the first press.
 MARKED = (1, 3, 4)
 
 
 def curve_mode(which: int, short: bool) -> str:
-    """How a start's curve `which` (0 to TRACES_PER_START - 1) is drawn: markers while the curves are short, on
-    the curves in MARKED."""
+    """How a start's curve `which` (an index into CURVES) is drawn: markers while the curves are short, on the
+    curves in MARKED."""
     return "lines+markers" if short and which in MARKED else "lines"
 
 
@@ -134,8 +133,8 @@ class DigitsMLPApp(LiveApp):
     """He, Xavier, 0.01·randn and zeros (and optionally the typo) on one MLP, trained side by side."""
 
     # 1 ms, not one turn of the event loop, at each look at it: the browser's report of a redraw reaches the ack
-    # gate sooner (see LiveApp.yield_seconds). Alone it gained little in the dashboard's first press (8.0 -> 8.5 a
-    # second: the page was busy), with MARKED all of its gain (10.5-11.5); a press trains ~20% fewer steps a second.
+    # gate sooner (see LiveApp.yield_seconds), and the figure redraws more often while the page has time for it
+    # (with MARKED); a press trains a little fewer steps a second.
     yield_seconds = 0.001
 
     def __init__(self) -> None:
@@ -235,29 +234,34 @@ class DigitsMLPApp(LiveApp):
 
     # -- the figure ---------------------------------------------------------------------------
 
-    def build_figure(self) -> go.Figure:
-        fig = make_subplots(
+    def build_figure(self) -> Figure:
+        fig = Figure(make_subplots(
             rows=1, cols=3, horizontal_spacing=0.07,
             subplot_titles=["accuracy: dashed train, solid test", "cost: dashed train, solid test",
                             "activation std: solid layer 1, dotted layer 2"],
-        )
-        for key, start in STARTS.items():  # TRACES_PER_START traces per start, in the order of STARTS
+        ))
+        for key, start in STARTS.items():  # the CURVES of each start, in the order of STARTS
             line = dict(color=start.color, width=2)
             common = dict(marker_size=4, legendgroup=key, name=start.label)
-            fig.add_scatter(x=[], y=[], line=dict(line, dash="dash"), showlegend=False, row=1, col=1,
-                            hovertemplate="train %{y:.1%}<extra>%{fullData.name}</extra>", **common)
-            fig.add_scatter(x=[], y=[], line=line, row=1, col=1,
-                            hovertemplate="test %{y:.1%}<extra>%{fullData.name}</extra>", **common)
-            fig.add_scatter(x=[], y=[], line=dict(line, dash="dash"), showlegend=False, row=1, col=2,
-                            hovertemplate="train %{y:.3f}<extra>%{fullData.name}</extra>", **common)
-            fig.add_scatter(x=[], y=[], line=line, showlegend=False, row=1, col=2,
-                            hovertemplate="test %{y:.3f}<extra>%{fullData.name}</extra>", **common)
+            fig.add_named(f"{key} train accuracy", go.Scatter(
+                x=[], y=[], line=dict(line, dash="dash"), showlegend=False,
+                hovertemplate="train %{y:.1%}<extra>%{fullData.name}</extra>", **common), row=1, col=1)
+            fig.add_named(f"{key} test accuracy", go.Scatter(
+                x=[], y=[], line=line, hovertemplate="test %{y:.1%}<extra>%{fullData.name}</extra>", **common),
+                row=1, col=1)
+            fig.add_named(f"{key} train cost", go.Scatter(
+                x=[], y=[], line=dict(line, dash="dash"), showlegend=False,
+                hovertemplate="train %{y:.3f}<extra>%{fullData.name}</extra>", **common), row=1, col=2)
+            fig.add_named(f"{key} test cost", go.Scatter(
+                x=[], y=[], line=line, showlegend=False,
+                hovertemplate="test %{y:.3f}<extra>%{fullData.name}</extra>", **common), row=1, col=2)
             for layer, dash in ((1, "solid"), (2, "dot")):
-                fig.add_scatter(x=[], y=[], line=dict(line, dash=dash), showlegend=False, row=1, col=3,
-                                hovertemplate=f"layer {layer}: %{{y:.3g}}<extra>%{{fullData.name}}</extra>",
-                                **common)
-        for index, trace in enumerate(fig.data):
-            trace.mode = curve_mode(index % TRACES_PER_START, short=True)
+                fig.add_named(f"{key} layer {layer} std", go.Scatter(
+                    x=[], y=[], line=dict(line, dash=dash), showlegend=False,
+                    hovertemplate=f"layer {layer}: %{{y:.3g}}<extra>%{{fullData.name}}</extra>", **common),
+                    row=1, col=3)
+            for which, curve in enumerate(CURVES):
+                fig.trace(f"{key} {curve}").mode = curve_mode(which, short=True)
         for col in (1, 2, 3):
             fig.update_xaxes(title_text="epoch", row=1, col=col)
         fig.update_yaxes(title_text="accuracy", tickformat=".0%", range=[0, 1.02], row=1, col=1)
@@ -287,21 +291,21 @@ class DigitsMLPApp(LiveApp):
         self.ranges = (steady_range(self.ranges[0], values[:, 1 + 2 * K : 1 + 4 * K], decades=1),
                        steady_range(self.ranges[1], spreads, decades=2))
 
-        shown: dict[int, dict] = {}  # which traces are shown, and how: a change is a full redraw
+        shown: dict[str, dict] = {}  # which traces are shown, and how: a change is a full redraw
         short = len(epochs) <= MARKERS_UP_TO
-        curves: dict[int, dict] = {}
-        for s, key in enumerate(STARTS):
-            indexes = range(s * TRACES_PER_START, (s + 1) * TRACES_PER_START)
+        curves: dict[str, dict] = {}  # trace name: its points
+        for key in STARTS:
+            names = [f"{key} {curve}" for curve in CURVES]
             if key not in self.keys:
-                shown.update({i: {"x": [], "y": [], "visible": False} for i in indexes})
+                shown.update({name: {"x": [], "y": [], "visible": False} for name in names})
                 continue
             k = self.keys.index(key)
-            for i, (index, block) in enumerate(zip(indexes, blocks, strict=True)):
+            for i, (name, block) in enumerate(zip(names, blocks, strict=True)):
                 y = block[:, k]
                 if i >= 4:  # the spreads: 0 has no place on a log axis
                     y = np.where(y > 0, y, np.float32(STD_FLOOR))
-                shown[index] = {"visible": True, "mode": curve_mode(i, short)}
-                curves[index] = {"x": epochs, "y": np.ascontiguousarray(y)}
+                shown[name] = {"visible": True, "mode": curve_mode(i, short)}
+                curves[name] = {"x": epochs, "y": np.ascontiguousarray(y)}
 
         sizes = "-".join(map(str, self.trainer.net.sizes))
         data = "MNIST" if self.dataset.value == "mnist" else "8x8 digits"

@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer import sweep, theory
+from explorer.apps.figure import Figure, draw_then_wrap
 
 ACTIVATIONS = {"tanh": "tanh", "relu": "ReLU"}
 GRID_SIGMA_W2 = np.round(np.linspace(0.5, 4.0, 36), 4)  # the phase diagram's grid
@@ -77,11 +78,7 @@ class EdgeOfChaosApp:
         self.depth.observe(lambda _: self.update(), names="value")
         self.compute_button.on_click(lambda _: self.compute_map())
 
-        # Draw the first state into a plain Figure, then wrap it: a FigureWidget only carries to the page the
-        # state it was made with until the page is connected (trap 11).
-        self.figure = self.build_figure()
-        self.update()
-        self.figure = go.FigureWidget(self.figure)
+        draw_then_wrap(self, self.build_figure(), self.update)  # self.figure: the FigureWidget
         row = widgets.Layout(flex_flow="row wrap", align_items="center")
         self.widget = widgets.VBox([
             widgets.HBox([self.activation, self.sigma_b2, self.sigma_w2, self.depth], layout=row),
@@ -99,17 +96,13 @@ class EdgeOfChaosApp:
 
     # -- figure -------------------------------------------------------------------------------
 
-    def build_figure(self) -> go.Figure:
-        fig = make_subplots(
+    def build_figure(self) -> Figure:
+        fig = Figure(make_subplots(
             rows=2, cols=2, horizontal_spacing=0.12, vertical_spacing=0.14,
             subplot_titles=("Phase diagram: depth scale ξ_c, edge χ₁ = 1", "Correlation map: c^l of two inputs",
                             "Length map: q^l of one input", "Trainability: accuracy after training"),
-        )
-        self.traces: dict[str, int] = {}
-
-        def add(key: str, trace, row: int, col: int) -> None:
-            self.traces[key] = len(fig.data)
-            fig.add_trace(trace, row=row, col=col)
+        ))
+        add = fig.add_named
 
         ticks = dict(tickvals=[0, 1, 2, 3], ticktext=["1", "10", "100", "≥1000"])
         add("xi", go.Heatmap(x=[], y=[], z=[], coloraxis="coloraxis", hovertemplate=(
@@ -158,8 +151,8 @@ class EdgeOfChaosApp:
         fig.update_yaxes(title_text="depth (hidden layers)", row=2, col=2)
         return fig
 
-    def set(self, key: str, **values) -> None:
-        trace = self.figure.data[self.traces[key]]
+    def set(self, name: str, **values) -> None:
+        trace = self.figure.trace(name)
         for name, value in values.items():
             setattr(trace, name, value)
 
@@ -208,7 +201,7 @@ class EdgeOfChaosApp:
                                             models=1)
             measured.append(float(m.c[0, -1, 0]))
             predicted.append(float(theory.propagate_correlation(1.0, MEASURE_C0, depth, sw, sb, activation)[1][-1]))
-        self.figure.data[self.traces["measured"]].marker.color = measured
+        self.figure.trace("measured").marker.color = measured
         self.set("measured", x=list(MEASURED_SIGMA_W2), y=[sb] * len(MEASURED_SIGMA_W2),
                  text=[f"σ_w² {sw}: c after {depth} layers measured {m:.3f}, predicted {p:.3f}"
                        for sw, m, p in zip(MEASURED_SIGMA_W2, measured, predicted, strict=True)])

@@ -24,8 +24,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer import datasets, initializers
-from explorer.apps.live import LiveApp, binary_rows, colour_image, png_uri
-from explorer.apps.nine_layer import steady_range
+from explorer.apps.figure import Figure, binary_rows, colour_image, png_uri, steady_range
+from explorer.apps.live import LiveApp
 from explorer.initializers import Initializer
 from explorer.network import Network
 from explorer.training import History, Snapshot, Trainer
@@ -65,17 +65,12 @@ GREYS = [[stop, "#" + "".join(f"{round(c):02x}" for c in plotly.colors.unlabel_r
 SHARE_TOPS = (0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.05)  # tops of the histograms' y axis
 MOSAIC_PIXELS = 300  # the mosaic's picture is about this many pixels wide: each pixel a block (no blur)
 # The cost and accuracy curves mark each snapshot while they have at most this many points (the first 300 steps):
-# beyond, lines alone. A marker is an SVG element that the browser restyles at every redraw: 4 curves of up to 300
-# markers took the page ~98 ms a redraw, lines alone ~75 (Chromium, an endless run).
+# beyond, lines alone. A marker is an SVG element that the browser restyles at every redraw, so that markers all
+# along the curves slow every redraw of a long run.
 MARKERS_UP_TO = 30
 
-# The figure's traces: four histograms; cost and accuracy of the batch and the test set; the mosaic's pixels
-# (hidden: the picture shows them), its green and red frames and its labels; the panels' titles.
-HISTOGRAMS = range(4)
-COST_BATCH, COST_TEST, ACCURACY_BATCH, ACCURACY_TEST = 4, 5, 6, 7
-PIXELS, RIGHT, WRONG, LABELS = 8, 9, 10, 11
-TITLES = range(12, 16)  # the titles of the four histogram panels
-BATCH_TITLE = 16
+HISTOGRAMS = range(4)  # the hidden layers, 0 to 3: a histogram each (traces "histogram 1" to "histogram 4")
+CURVES = ("batch cost", "test cost", "batch accuracy", "test accuracy")  # names of the curves' traces
 
 
 def centred_bins(low: float, high: float, bins: int = BINS) -> tuple[np.ndarray, np.ndarray]:
@@ -206,10 +201,9 @@ class HistogramsApp(LiveApp):
 
     every = 10  # a snapshot (with a pass over the test set) every 10 steps: a Pause waits for one
     run_steps = 2_000
-    yield_seconds = 0.001  # a snapshot takes ~50 ms: see LiveApp.yield_seconds (5 -> ~10 redraws a second)
-    # Four redraws on their way, not three: the page is idle a fifth of the time waiting for the next one. bench_live,
-    # three in flight -> four, alternated in one run (4 pairs, load 0.9-1.6): 8.97-9.75 -> 9.65-10.56 redraws a
-    # second (means 9.5 -> 10.3), 2-3 redraws after Pause either way, Pause -> still 133-177 -> 118-144 ms.
+    yield_seconds = 0.001  # a snapshot takes ~50 ms: see LiveApp.yield_seconds
+    # Four redraws on their way, not three: with three the page is idle a fifth of the time, waiting for the next
+    # one; with four it redraws more often, and Pause stops the figure as soon.
     in_flight = 4
 
     def __init__(self) -> None:
@@ -323,38 +317,41 @@ class HistogramsApp(LiveApp):
 
     # -- the figure ---------------------------------------------------------------------------
 
-    def build_figure(self) -> go.Figure:
+    def build_figure(self) -> Figure:
         """The panels. The histograms are filled step lines of scatter traces (not bar traces), the batch's
         pixels a picture (a layout image, not a heatmap), and the panels' titles that change while training
         are text traces (not annotations): a redraw while training is then one Plotly.animate of scatter
-        traces and the picture, which the browser redraws alone (LiveApp.quick_update), not the whole figure."""
+        traces and the picture, which the browser redraws alone (FastUpdate.quick_update), not the whole figure."""
         titles = [""] * 4 + ["cost", "accuracy", ""]
-        fig = make_subplots(
+        fig = Figure(make_subplots(
             rows=2, cols=4, specs=[[{}, {}, {}, {}], [{"colspan": 2}, None, {}, {}]],
             subplot_titles=titles, vertical_spacing=0.2, horizontal_spacing=0.06,
-        )
-        for col in range(1, 5):  # HISTOGRAMS: one per hidden layer
-            fig.add_scatter(x=[], y=[], mode="lines", line=dict(shape="hvh", width=0), fill="tozeroy",
-                            hoveron="points", showlegend=False, name=f"layer {col}",
-                            hovertemplate="%{x}: %{y:.1%}<extra></extra>", row=1, col=col)
-        for name, color in (("batch", BATCH_COLOR), ("test", TEST_COLOR)):  # COST_BATCH, COST_TEST
-            fig.add_scatter(x=[], y=[], mode="lines+markers", marker_size=3, name=f"{name} set", line_color=color,
-                            legendgroup=name, row=2, col=1)
-        for name, color in (("batch", BATCH_COLOR), ("test", TEST_COLOR)):  # ACCURACY_BATCH, ACCURACY_TEST
-            fig.add_scatter(x=[], y=[], mode="lines+markers", marker_size=3, name=f"{name} set", line_color=color,
-                            legendgroup=name, showlegend=False, row=2, col=3)
-        fig.add_heatmap(z=[[0]], colorscale="Greys", zmin=0, zmax=16, showscale=False, hoverinfo="skip",
-                        visible=False, row=2, col=4)  # PIXELS: kept with the figure; the picture draws them
-        for name, color in (("right", RIGHT_COLOR), ("wrong", WRONG_COLOR)):  # RIGHT, WRONG
-            fig.add_scatter(x=[], y=[], mode="lines", line=dict(color=color, width=2), name=name,
-                            showlegend=False, hoverinfo="skip", row=2, col=4)
-        fig.add_scatter(x=[], y=[], mode="text", text=[], textfont=dict(size=11), showlegend=False,
-                        hovertemplate="%{hovertext}<extra></extra>", row=2, col=4)  # LABELS
+        ))
+        for col in range(1, 5):  # one per hidden layer
+            fig.add_named(f"histogram {col}", go.Scatter(
+                x=[], y=[], mode="lines", line=dict(shape="hvh", width=0), fill="tozeroy", hoveron="points",
+                showlegend=False, name=f"layer {col}", hovertemplate="%{x}: %{y:.1%}<extra></extra>"), row=1, col=col)
+        for name, color in (("batch", BATCH_COLOR), ("test", TEST_COLOR)):
+            fig.add_named(f"{name} cost", go.Scatter(
+                x=[], y=[], mode="lines+markers", marker_size=3, name=f"{name} set", line_color=color,
+                legendgroup=name), row=2, col=1)
+        for name, color in (("batch", BATCH_COLOR), ("test", TEST_COLOR)):
+            fig.add_named(f"{name} accuracy", go.Scatter(
+                x=[], y=[], mode="lines+markers", marker_size=3, name=f"{name} set", line_color=color,
+                legendgroup=name, showlegend=False), row=2, col=3)
+        fig.add_named("pixels", go.Heatmap(z=[[0]], colorscale="Greys", zmin=0, zmax=16, showscale=False,
+                                           hoverinfo="skip", visible=False),
+                      row=2, col=4)  # kept with the figure; the picture draws them
+        for name, color in (("right", RIGHT_COLOR), ("wrong", WRONG_COLOR)):  # the frames of the batch's images
+            fig.add_named(name, go.Scatter(x=[], y=[], mode="lines", line=dict(color=color, width=2), name=name,
+                                           showlegend=False, hoverinfo="skip"), row=2, col=4)
+        fig.add_named("labels", go.Scatter(x=[], y=[], mode="text", text=[], textfont=dict(size=11), showlegend=False,
+                                           hovertemplate="%{hovertext}<extra></extra>"), row=2, col=4)
         title = dict(x=[], y=[], mode="text", text=[], textposition="top center", textfont_size=16,
                      cliponaxis=False, hoverinfo="skip", showlegend=False)
-        for col in range(1, 5):  # TITLES: above each histogram, where make_subplots puts a title
-            fig.add_scatter(**title, row=1, col=col)
-        fig.add_scatter(**title, row=2, col=4)  # BATCH_TITLE
+        for col in range(1, 5):  # above each histogram, where make_subplots puts a title
+            fig.add_named(f"title {col}", go.Scatter(**title), row=1, col=col)
+        fig.add_named("batch title", go.Scatter(**title), row=2, col=4)
         fig.add_layout_image(source=png_uri(np.full((1, 1, 3), 255)), xref="x7", yref="y7", xanchor="left",
                              yanchor="top", sizing="stretch", layer="below")
 
@@ -397,9 +394,9 @@ class HistogramsApp(LiveApp):
             width = x[1] - x[0]
             xrange, xtitle, color = [low - width / 2, high + width / 2], f"activation a = {label}(z)", ACTIVATION_COLOR
         for l in HISTOGRAMS:
-            fig.data[l].update(x=steps_x(x), fillcolor=color, line_color=color)
+            fig.trace(f"histogram {l + 1}").update(x=steps_x(x), fillcolor=color, line_color=color)
         fig.update_xaxes(range=xrange, title_text=xtitle, row=1)
-        fig.data[PIXELS].zmax = data.pixel_max
+        fig.trace("pixels").zmax = data.pixel_max
 
     def redraw(self) -> None:
         """Titles, colours and axis ranges go in a full update of the figure, only when they change (a control,
@@ -431,22 +428,21 @@ class HistogramsApp(LiveApp):
             "Values beyond the x-axis are not drawn; their share is given above each panel."
         )
         mode = "lines+markers" if len(self.costs.x) <= MARKERS_UP_TO else "lines"  # a change: one full redraw
-        curves = (COST_BATCH, COST_TEST, ACCURACY_BATCH, ACCURACY_TEST)
         with fig.batch_update():  # one message, or none if nothing there changed
             self.setup_axes()
             layout.update(self.mosaic_axes())
-            fig.fast_update(layout=layout, traces={index: {"mode": mode} for index in curves})
+            fig.fast_update(layout=layout, traces={curve: {"mode": mode} for curve in CURVES})
 
         xrange = fig.layout.xaxis.range
-        traces: dict[int, dict] = {}
+        traces: dict[str, dict] = {}  # trace name: properties
         for l in HISTOGRAMS:
-            traces[l] = {"y": steps_y(shares[l].round(4))}
-            traces[TITLES[l]] = {"x": [sum(xrange) / 2], "y": [self.share_top],
-                                 "text": [self.panel_title(l + 1, stds[l, 0], 1 - shares[l].sum(), gradients)]}
-        for index, history, column in ((COST_BATCH, self.costs, 0), (COST_TEST, self.costs, 1),
-                                       (ACCURACY_BATCH, self.accuracies, 0), (ACCURACY_TEST, self.accuracies, 1)):
+            traces[f"histogram {l + 1}"] = {"y": steps_y(shares[l].round(4))}
+            traces[f"title {l + 1}"] = {"x": [sum(xrange) / 2], "y": [self.share_top],
+                                        "text": [self.panel_title(l + 1, stds[l, 0], 1 - shares[l].sum(), gradients)]}
+        for curve, history, column in zip(CURVES, (self.costs, self.costs, self.accuracies, self.accuracies),
+                                          (0, 1, 0, 1), strict=True):
             # a column as its own array: the widget sends only contiguous arrays
-            traces[index] = {"x": history.x, "y": history.y[:, column].copy()}
+            traces[curve] = {"x": history.x, "y": history.y[:, column].copy()}
         picture = self.draw_batch(snap, traces)
         fig.quick_update(traces, {"images[0].source": picture})
 
@@ -466,19 +462,19 @@ class HistogramsApp(LiveApp):
         return {"xaxis7.range": [-0.5, cols - 0.5], "yaxis7.range": [rows - 0.5, -0.5],  # rows downwards
                 "images[0].x": -0.5, "images[0].y": -0.5, "images[0].sizex": cols, "images[0].sizey": rows}
 
-    def draw_batch(self, snap: Snapshot, traces: dict[int, dict]) -> str:
+    def draw_batch(self, snap: Snapshot, traces: dict[str, dict]) -> str:
         """The first images of the batch with the network's answers, into `traces`; returns their picture."""
         data = self.digit_data()
         shown = snap.batch[:IMAGES_SHOWN]
         predicted = snap.output[0, :IMAGES_SHOWN].argmax(axis=1)
         tiles = mosaic(data.images[shown], data.y[shown], predicted)
         right = int((predicted == data.y[shown]).sum())
-        traces[PIXELS] = {"z": binary_rows(tiles.z, np.uint8)}  # pixels as binary rows
-        traces[RIGHT] = {"x": tiles.right[0], "y": tiles.right[1]}
-        traces[WRONG] = {"x": tiles.wrong[0], "y": tiles.wrong[1]}
-        traces[LABELS] = {"x": tiles.text_x, "y": tiles.text_y, "text": tiles.text, "hovertext": tiles.hover,
+        traces["pixels"] = {"z": binary_rows(tiles.z, np.uint8)}  # pixels as binary rows
+        traces["right"] = {"x": tiles.right[0], "y": tiles.right[1]}
+        traces["wrong"] = {"x": tiles.wrong[0], "y": tiles.wrong[1]}
+        traces["labels"] = {"x": tiles.text_x, "y": tiles.text_y, "text": tiles.text, "hovertext": tiles.hover,
                           "textfont.color": tiles.text_colors}
-        traces[BATCH_TITLE] = {"x": [(tiles.z.shape[1] - 1) / 2], "y": [-0.5],
+        traces["batch title"] = {"x": [(tiles.z.shape[1] - 1) / 2], "y": [-0.5],
                                "text": [f"batch: {right} of {len(shown)} right (red: wrong)"]}
         return mosaic_picture(tiles.z, data.pixel_max)
 

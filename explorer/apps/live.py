@@ -7,159 +7,51 @@ second, and only while fewer than `in_flight` redraws wait to be drawn by the br
 gate": the browser reports each redraw it has drawn), so no backlog of redraws piles up in the page.
 Three in flight, not one: a redraw's trip from the kernel to the page and back (the browser's report
 of it is ~28 kB) takes longer than the browser's drawing of it, so the next redraws travel while the
-browser draws this one. Measured here (three-layer demo, benchmarks/bench_live.py): 6.9 redraws a second
-with two in flight, 11.2 with three, at the same Pause latency (median 165 and 173 ms).
+browser draws this one, at no cost to how soon Pause takes effect (benchmarks/bench_live.py measures both).
 
-A demo subclasses LiveApp and provides three methods:
-
-    make_trainer()   a Trainer built from the current control values (ValueError for bad input)
-    record(snap)     keep what the figures need from one snapshot (cheap: called for every one)
-    redraw()         update the figure in place from what was recorded
-
-and calls `self.reset()` whenever a control that invalidates the run changes.
+A demo subclasses LiveApp; the contract is in LiveApp's docstring. Everything about driving the plotly figure
+(names of traces, fast and quick updates, pictures, axis ranges) is in explorer.apps.figure.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import html
-import struct
 import time
-import zlib
 
 import ipywidgets as widgets
-import numpy as np
 import plotly.graph_objects as go
-from plotly.serializers import custom_serializers
-from traitlets import Dict, observe
 
+from explorer.apps.figure import FigureWidget, draw_then_wrap
 from explorer.training import Snapshot, Trainer
 
 
-class FastUpdate:
-    """`fast_update` for a plotly figure: values the app built itself, without plotly's validation.
-
-    plotly validates every value assigned to a figure, and for some values that costs more than the whole
-    redraw is allowed: 75 link shapes took 40-190 ms (a Shape object, validated and deep-copied, for each),
-    and a 50x50 heatmap z is converted and compared value by value. `fast_update` hands the values to
-    plotly's own update path (`plotly_update`, which stores them in the figure and, for a FigureWidget,
-    sends them): inside `batch_update` they join the redraw's single Plotly.update message.
-    """
-
-    def fast_update(self, layout: dict | None = None, traces: dict[int, dict] | None = None) -> None:
-        """Set layout properties and trace properties without validating them, in one message.
-
-        layout: key path -> value, e.g. {"shapes": [...], "yaxis.range": [0, 1], "annotations[2].text": "..."}
-        traces: trace index -> {key path -> value}, e.g. {3: {"z": rows, "x": xs}}
-
-        The values must be what plotly.js accepts (plain numbers, strings, lists, 1-D numpy arrays, which
-        go as binary, or `binary_rows` for a heatmap's z). A value equal to the current one is not sent.
-        """
-        with self.batch_update():  # joins the caller's batch if one is open
-            self._batch_layout_edits.update(layout or {})
-            for index, props in (traces or {}).items():
-                self._batch_trace_edits.setdefault(index, {}).update(props)
-
-    def quick_update(self, traces: dict[int, dict], layout: dict | None = None) -> None:
-        """Change the figure so that the browser redraws only what changed, not the whole figure.
-
-        A Plotly.update (fast_update, batch_update) or a Plotly.relayout from a FigureWidget makes plotly.js
-        recompute and redraw EVERY trace and panel of the figure: 100-300 ms a redraw for the three-layer
-        demo here (the widget marks every relayout with a key plotly.js does not know, which costs a full
-        redraw even for a layout image alone). This sends one Plotly.animate instead, with no transition and
-        `redraw: false`, of values the app built itself (not validated): plotly.js redraws these traces alone.
-
-        traces   scatter traces only (x, y, text, hovertext, mode); a heatmap or a bar would not be redrawn.
-                 Two quirks of plotly.js here: it removes the scatter traces of every panel none of whose
-                 traces is in the animation (give each panel at least one, with {} if nothing changed), and it
-                 does not autorange the axes (give them ranges).
-        layout   layout images' `source` (plotly.js redraws them in an animation). Axis ranges and texts:
-                 fast_update, and rarely (each change is a full redraw).
-
-        Not inside batch_update: the animation is its own message.
-        """
-        assert not self._in_batch_mode, "quick_update sends its own message: call it outside batch_update"
-        for index, props in traces.items():
-            self._batch_trace_edits.setdefault(index, {}).update(props)
-        self._batch_layout_edits.update(layout or {})
-        self._perform_batch_animate({"transition": {"duration": 0}, "frame": {"duration": 0, "redraw": False}})
-
-
-class Figure(FastUpdate, go.Figure):
-    """The figure an app draws its first state into, before it becomes a FigureWidget (see open_figure)."""
-
-
-class FigureWidget(FastUpdate, go.FigureWidget):
-    """A go.FigureWidget for live redraws: cheap acknowledgements, and `fast_update` and `quick_update`.
-
-    After each redraw the browser reports every trace's properties as plotly.js computed them
-    (`_js2py_traceDeltas`, tens of kB a redraw), and plotly's handler merges them into the Python figure as
-    defaults before it clears `_trace_edit_in_process`, the ack gate's signal. Nothing here reads those
-    defaults, so this handler only acknowledges: the merge cost kernel time on every redraw, and for a
-    heatmap's x and y or a bar trace's x it raised (plotly.py issue #4160) before clearing the flag, which
-    left the gate waiting `ack_timeout` before every redraw. The report is not echoed back to the browser
-    (ipywidgets sends every value a browser set back to it: 18 kB a redraw here), nor reset to None (one
-    more message a redraw): each report has a new edit id, so the next one is a change all the same.
-    """
-
-    _js2py_traceDeltas = Dict(allow_none=True).tag(sync=True, echo_update=False, **custom_serializers)
-    drawn_edit_id = 0  # the latest trace edit the browser has reported drawn
-
-    @observe("_js2py_traceDeltas")
-    def _handler_js2py_traceDeltas(self, change):
-        report = change["new"]
-        if report:
-            self.drawn_edit_id = max(self.drawn_edit_id, report.get("trace_edit_id", 0))
-            if self.drawn_edit_id >= self._last_trace_edit_id:
-                self._trace_edit_in_process = False
-
-    def edits_in_flight(self) -> int:
-        """Trace edits sent to the browser and not yet reported drawn (a drawn edit reports for the ones before
-        it too: plotly.js may drop the report of an animation that a newer one replaced)."""
-        return self._last_trace_edit_id - self.drawn_edit_id
-
-
-def binary_rows(z, dtype=np.float32, decimals: int | None = None) -> list:
-    """A heatmap's z for fast_update, as a list of 1-D numpy rows of `dtype`: each row goes to the browser as
-    a binary typed array (plotly.js takes a heatmap's rows as typed arrays). A 2-D array or nested lists
-    would go as JSON text, after plotly converted and compared them value by value in Python."""
-    z = np.asarray(z)
-    if decimals is not None:
-        z = z.round(decimals)
-    return list(z.astype(dtype))
-
-
-def colour_image(values: np.ndarray, colorscale: list) -> np.ndarray:
-    """Values from 0 to 1 as RGB pixels (uint8) of a plotly colour scale [[stop, "#rrggbb"], ...], the colour
-    of each value interpolated linearly between the stops (as plotly.js colours a heatmap)."""
-    stops = [stop for stop, _ in colorscale]
-    channels = [[int(colour[1 + 2 * c:3 + 2 * c], 16) for _, colour in colorscale] for c in range(3)]
-    values = np.clip(np.asarray(values, dtype=float), 0, 1)
-    return np.stack([np.interp(values, stops, channel) for channel in channels], axis=-1).round().astype(np.uint8)
-
-
-def png_uri(pixels: np.ndarray) -> str:
-    """An RGB picture (rows from top to bottom, uint8) as a PNG data URI, the `source` of a layout image.
-
-    A PNG (RFC 2083) is a signature and three chunks: IHDR (size, 8 bits per channel, colour type 2 = RGB),
-    IDAT (the rows, each after a filter byte 0 = none, deflated by zlib) and IEND; each chunk is its length,
-    its type, its data and the CRC-32 of type and data.
-    """
-    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-    height, width, _ = pixels.shape
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + row.tobytes() for row in pixels)
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b""))
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
 class LiveApp:
-    """Train, Pause, Step and Reset buttons, a progress bar and a status line around one figure."""
+    """Train, Pause, Step and Reset buttons, a progress bar and a status line around one figure.
+
+    A demo subclasses LiveApp. Its __init__ calls `super().__init__()`, makes its controls (each control that
+    changes the run calls `self.reset()` when its value changes), calls `self.open_figure(figure)` with its
+    figure's panels, and puts `self.widget` together: its controls, `self.buttons()`, `self.message`,
+    `self.figure` and `self.status`. It provides
+
+        settings()       its controls that a share link sets and an export records, by public key
+                         (explorer.apps.settings)
+        make_trainer()   a Trainer built from the current control values (ValueError for bad input: the
+                         message says so, and Train stays disabled); it changes no widget
+        record(snap)     keep what the figure needs from one snapshot (cheap: called for every one)
+        redraw()         update `self.figure` in place from what was recorded (explorer.apps.figure: traces by
+                         name, fast_update and quick_update)
+
+    and may override
+
+        start_run()      forget what was recorded for the previous run: called by `reset` after
+                         make_trainer, before the new run's first snapshot is recorded
+        describe(snap)   the status line under the figure, plain text
+        every, run_steps, in_flight, yield_seconds (class attributes, below): how often a snapshot is taken,
+                         how long a press of Train runs, and how the redraws are paced
+
+    The buttons, the training task and the pacing of redraws are LiveApp's own.
+    """
 
     every: int = 10  # steps between snapshots
     run_steps: int = 5_000  # a press of Train runs at most this many steps, then pauses
@@ -168,14 +60,13 @@ class LiveApp:
     slice_seconds: float = 0.01  # compute between two looks at the event loop: a click waits at most this
     # How long each look at the event loop waits. 0: one turn of the loop, which polls the kernel's sockets without
     # waiting. A demo whose snapshot takes ~50 ms or more gives 1 ms: the browser's report of a redraw reaches the
-    # kernel's main thread through its shell-channel thread, which needs the GIL, and with a zero wait it crossed
-    # only over several snapshots (0.7-1 s from a redraw to its report, the ack gate holding the redraws to ~5 a
-    # second; see HistogramsApp).
+    # kernel's main thread through its shell-channel thread, which needs the GIL, and with a zero wait it crosses
+    # only over several snapshots, so that the ack gate holds the redraws back (see HistogramsApp).
     yield_seconds: float = 0.0
     ack_timeout: float = 1.0  # without a browser to acknowledge a redraw, redraw this often
 
     def __init__(self) -> None:
-        self.figure = None  # the subclass's plotly FigureWidget
+        self.figure: FigureWidget | None = None  # made by open_figure
         self.trainer: Trainer | None = None
         self.snapshots = None
         self.snapshot: Snapshot | None = None
@@ -211,17 +102,21 @@ class LiveApp:
     # -- what a demo provides -----------------------------------------------------------------
 
     def make_trainer(self) -> Trainer:
-        """A Trainer built from the current control values (ValueError for bad input). It changes no widget:
-        what a control shows follows from its change handler, what describes the new run from start_run."""
+        """A new Trainer from the current control values; ValueError (or TypeError) for bad input. It changes no
+        widget: what a control shows follows from its change handler, what describes the new run from start_run."""
         raise NotImplementedError
 
     def start_run(self) -> None:
-        """Forget what was recorded for the previous run."""
+        """Forget what was recorded for the previous run: called by `reset` once `self.trainer` is the new run's,
+        before its first snapshot is recorded."""
 
     def record(self, snap: Snapshot) -> None:
+        """Keep what the figure needs from `snap`; called for every snapshot, drawn or not."""
         raise NotImplementedError
 
     def redraw(self) -> None:
+        """Update `self.figure` from what was recorded: at most `max_fps` times a second while training, and
+        after a reset, a step and a pause."""
         raise NotImplementedError
 
     def describe(self, snap: Snapshot) -> str:
@@ -229,20 +124,15 @@ class LiveApp:
         return f"step {snap.step:,}"
 
     def open_figure(self, figure: go.Figure) -> None:
-        """Draw the first state of a new run into `figure`, then make it the app's FigureWidget.
-
-        A FigureWidget carries its traces to the page as they are when it is made; Voila runs the whole
-        notebook before the page connects, and changes made in between would never arrive. Drawing first
-        and wrapping afterwards makes the first state part of the widget itself.
-        """
-        self.figure = Figure(figure)
-        self.reset()
-        self.figure = FigureWidget(self.figure)
+        """Draw the first state of a new run into `figure`, then make it the app's FigureWidget (see
+        explorer.apps.figure.draw_then_wrap: why first draw, then wrap)."""
+        draw_then_wrap(self, figure, self.reset)
 
     # -- the buttons --------------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
+        """A training task is under way."""
         return self.task is not None and not self.task.done()
 
     def reset(self) -> None:
@@ -329,6 +219,7 @@ class LiveApp:
         return True
 
     def take(self, snap: Snapshot) -> None:
+        """Make `snap` the current snapshot and record it; a run whose every model diverged is finished."""
         self.snapshot = snap
         self.record(snap)
         if snap.diverged.all():  # nothing left to train: say so now, not at the next pull
@@ -343,6 +234,7 @@ class LiveApp:
         return not waiting or now - self.last_draw > self.ack_timeout
 
     def draw(self) -> None:
+        """Redraw the figure, the progress bar and the status line for the current snapshot."""
         self.last_draw = time.perf_counter()
         if self.snapshot is not None and self.trainer is not None:
             self.guarded(self.redraw)
@@ -365,15 +257,18 @@ class LiveApp:
             self.show_message(f"{type(error).__name__}: {error}")
 
     def show_message(self, text: str) -> None:
+        """Show `text` as an error next to the controls."""
         self.message.value = f'<span class="explorer-error" style="color:#b00020">&#9888; {html.escape(text)}</span>'
 
     def refresh_buttons(self) -> None:
+        """Enable the buttons that can act now: Train and Step with a run to go on, Pause while training."""
         ready = self.snapshots is not None and not self.finished
         self.train_button.disabled = self.running or not ready
         self.pause_button.disabled = not self.running
         self.step_button.disabled = not ready
 
     def buttons(self) -> widgets.Box:
+        """The buttons and the progress bar, in one row."""
         return widgets.HBox(
             [self.train_button, self.pause_button, self.step_button, self.reset_button, self.progress],
             layout=widgets.Layout(flex_flow="row wrap", align_items="center"),

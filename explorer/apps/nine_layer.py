@@ -21,14 +21,13 @@ free to leave it, and that is worth watching.
 
 from __future__ import annotations
 
-import math
-
 import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer import datasets, initializers, theory
+from explorer.apps.figure import Figure, axis_end, log_ticks, steady_range
 from explorer.apps.live import LiveApp
 from explorer.initializers import Initializer
 from explorer.network import Network
@@ -55,39 +54,7 @@ BACKPROP_COLOR, BACKPROP_LINE = "#f2a5a5", "#a51c1c"
 WEIGHT_GRAD_COLOR, WEIGHT_GRAD_LINE = "#f7c98b", "#a3590b"
 BAR_WIDTH = 0.38  # the gradient panel puts two bars side by side in each layer's slot
 ACTIVATION_WIDTH = 0.8  # the activation panel's bars, one in each layer's slot
-
-
-def log_range(values: np.ndarray, decades: float, pad: float = 0.15) -> list[float] | None:
-    """A log10 axis range around the positive finite values, at least `decades` tall (None: nothing to show).
-
-    Without a minimum height a flat curve (a plateau, or equal bars) would be zoomed in on rounding noise.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values) & (values > 0)]
-    if values.size == 0:
-        return None
-    low, high = np.log10(values.min()) - pad, np.log10(values.max()) + pad
-    if high - low < decades:
-        middle = (low + high) / 2
-        low, high = middle - decades / 2, middle + decades / 2
-    return [float(low), float(high)]
-
-
-def log_ticks(axis_range: list[float] | None) -> tuple[list[float], list[str]]:
-    """Ticks at 1, 2 and 5 times the powers of ten inside a log10 axis range (only the powers over a wide
-    range), labelled as plain numbers (0.002, 50) if they all are short that way, else as powers of ten."""
-    if axis_range is None:
-        return [], []
-    low, high = axis_range
-    step = max(1, math.ceil((high - low) / 8))  # at most about eight powers of ten labelled
-    mantissas = (1, 2, 5) if high - low <= 4 else (1,)
-    ticks = [(m, e) for e in range(math.floor(low), math.ceil(high) + 1) for m in mantissas
-             if (m > 1 or e % step == 0) and low <= math.log10(m) + e <= high]
-    values = [m * 10.0**e for m, e in ticks]
-    if all(-3 <= e <= 3 for _, e in ticks):
-        return values, [f"{v:g}" for v in values]
-    powers = [f"10<sup>{e}</sup>".replace("-", "−") for _, e in ticks]
-    return values, [p if m == 1 else f"{m}×{p}" for (m, _), p in zip(ticks, powers, strict=True)]
+PREDICTIONS = ("activations predicted", "backprop predicted", "weight grads predicted")  # their traces' names
 
 
 def bars(left: np.ndarray, width: float, color: str, hover: str) -> dict:
@@ -111,37 +78,6 @@ def bar_outlines(heights: np.ndarray, axis_range: list[float] | None) -> np.ndar
     heights = np.asarray(heights, dtype=np.float64)
     ends = np.full(len(heights), base)
     return np.stack([ends, heights, heights, ends, np.full(len(heights), np.nan)], axis=1).ravel()
-
-
-def steady_range(current: list[float] | None, values: np.ndarray, decades: float) -> list[float] | None:
-    """A log10 axis range for `values` (see log_range) that changes only when it must, as a new range makes the
-    browser redraw the whole figure (~170 ms).
-
-    The current range stays while the values fit in it and it is at most 1.5 times (plus two decades) as tall
-    as they need. When they leave it, it widens to take them, a quarter of their height further on the side
-    they left by (a gradient shrinking a decade every few hundred steps moves the axis a few times, not at
-    every decade); if that would be too tall, it becomes a range around the values alone. Its ends are
-    rounded outwards to whole decades.
-    """
-    wanted = log_range(values, decades)
-    if wanted is None:
-        return current
-    tallest = 1.5 * (wanted[1] - wanted[0]) + 2
-    if current is not None:
-        if current[0] <= wanted[0] and wanted[1] <= current[1] and current[1] - current[0] <= tallest:
-            return current
-        margin = (wanted[1] - wanted[0]) / 4
-        wider = [wanted[0] - margin if wanted[0] < current[0] else current[0],
-                 wanted[1] + margin if wanted[1] > current[1] else current[1]]
-        if math.ceil(wider[1]) - math.floor(wider[0]) <= tallest:
-            wanted = wider
-    return [float(math.floor(wanted[0])), float(math.ceil(wanted[1]))]
-
-
-def axis_end(steps: float, stop_at: int) -> int:
-    """The right end of the iteration axis: 100, 1,000, then where the run stops (or the last step shown, if
-    later), so the axis changes (a full redraw) twice in a run, and the curve grows into it in between."""
-    return next((end for end in (100, 1000) if steps <= end and end < stop_at), max(steps, stop_at))
 
 
 def finite(values: np.ndarray) -> np.ndarray:
@@ -267,33 +203,36 @@ class NineLayerApp(LiveApp):
 
     # -- the figure ---------------------------------------------------------------------------
 
-    def build_figure(self) -> go.Figure:
+    def build_figure(self) -> Figure:
         """The three panels. The bars are scatter traces (each bar a filled rectangle, see `bar_outlines`), not
         bar traces: a redraw while training is then one Plotly.animate of the changed traces, which plotly.js
-        redraws alone (LiveApp.quick_update), instead of the whole figure (~170 ms here)."""
-        fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.08, subplot_titles=(
-            "Cost", "Forward: activations a<sup>[l]</sup>", "Backward: gradients"))
+        redraws alone (FastUpdate.quick_update), instead of the whole figure."""
+        fig = Figure(make_subplots(rows=1, cols=3, horizontal_spacing=0.08, subplot_titles=(
+            "Cost", "Forward: activations a<sup>[l]</sup>", "Backward: gradients")))
         predicted = dict(mode="lines+markers", marker=dict(size=6), line=dict(dash="dash", width=2))
-        fig.add_scatter(x=[], y=[], mode="lines", name="this run", line=dict(color=COST_COLOR, width=2),
-                        marker=dict(size=4), row=1, col=1)  # trace 0
-        fig.add_scatter(x=[], y=[], mode="lines", name="previous run", visible=False,
-                        line=dict(color=PREVIOUS_COLOR, width=1.5, dash="dot"), row=1, col=1)  # trace 1
-        fig.add_scatter(**bars(HIDDEN - ACTIVATION_WIDTH / 2, ACTIVATION_WIDTH, ACTIVATION_COLOR, "layer"),
-                        name="measured: rms of a<sup>[l]</sup>", legend="legend2", row=1, col=2)  # 2
-        fig.add_scatter(x=HIDDEN, y=[], name="predicted", legend="legend2", line_color=ACTIVATION_LINE,
-                        hovertemplate="layer %{x}: %{y:.3g}<extra></extra>", **predicted, row=1, col=2)  # 3
-        fig.add_scatter(**bars(HIDDEN - BAR_WIDTH - 0.01, BAR_WIDTH, BACKPROP_COLOR, "dA, layer"),
-                        name="measured: std of dA<sup>[l]</sup> (back-propagated)", legend="legend3",
-                        row=1, col=3)  # 4
-        fig.add_scatter(x=HIDDEN - BAR_WIDTH / 2, y=[], name="predicted", legend="legend3",
-                        line_color=BACKPROP_LINE, hovertemplate="%{y:.3g}<extra></extra>", **predicted,
-                        row=1, col=3)  # 5
-        fig.add_scatter(**bars(LAYERS + 0.01, BAR_WIDTH, WEIGHT_GRAD_COLOR, "dW, layer"),
-                        name="measured: |dW<sup>[l]</sup>| (Frobenius norm)", legend="legend3",
-                        row=1, col=3)  # 6
-        fig.add_scatter(x=LAYERS + BAR_WIDTH / 2, y=[], name="predicted", legend="legend3",
-                        line_color=WEIGHT_GRAD_LINE, hovertemplate="%{y:.3g}<extra></extra>", **predicted,
-                        row=1, col=3)  # 7
+        fig.add_named("cost", go.Scatter(x=[], y=[], mode="lines", name="this run",
+                                         line=dict(color=COST_COLOR, width=2), marker=dict(size=4)), row=1, col=1)
+        fig.add_named("previous cost", go.Scatter(x=[], y=[], mode="lines", name="previous run", visible=False,
+                                                  line=dict(color=PREVIOUS_COLOR, width=1.5, dash="dot")),
+                      row=1, col=1)
+        fig.add_named("activations", go.Scatter(
+            **bars(HIDDEN - ACTIVATION_WIDTH / 2, ACTIVATION_WIDTH, ACTIVATION_COLOR, "layer"),
+            name="measured: rms of a<sup>[l]</sup>", legend="legend2"), row=1, col=2)
+        fig.add_named("activations predicted", go.Scatter(
+            x=HIDDEN, y=[], name="predicted", legend="legend2", line_color=ACTIVATION_LINE,
+            hovertemplate="layer %{x}: %{y:.3g}<extra></extra>", **predicted), row=1, col=2)
+        fig.add_named("backprop", go.Scatter(
+            **bars(HIDDEN - BAR_WIDTH - 0.01, BAR_WIDTH, BACKPROP_COLOR, "dA, layer"),
+            name="measured: std of dA<sup>[l]</sup> (back-propagated)", legend="legend3"), row=1, col=3)
+        fig.add_named("backprop predicted", go.Scatter(
+            x=HIDDEN - BAR_WIDTH / 2, y=[], name="predicted", legend="legend3", line_color=BACKPROP_LINE,
+            hovertemplate="%{y:.3g}<extra></extra>", **predicted), row=1, col=3)
+        fig.add_named("weight grads", go.Scatter(
+            **bars(LAYERS + 0.01, BAR_WIDTH, WEIGHT_GRAD_COLOR, "dW, layer"),
+            name="measured: |dW<sup>[l]</sup>| (Frobenius norm)", legend="legend3"), row=1, col=3)
+        fig.add_named("weight grads predicted", go.Scatter(
+            x=LAYERS + BAR_WIDTH / 2, y=[], name="predicted", legend="legend3", line_color=WEIGHT_GRAD_LINE,
+            hovertemplate="%{y:.3g}<extra></extra>", **predicted), row=1, col=3)
 
         fig.update_xaxes(title_text="iteration", row=1, col=1)
         fig.update_yaxes(title_text="cost (cross-entropy, log scale)", type="log", row=1, col=1)
@@ -341,13 +280,13 @@ class NineLayerApp(LiveApp):
         costs = finite(self.costs.y[:, 0])
 
         shown_costs, last_step = costs, self.costs.x[-1]
-        traces: dict[int, dict] = {0: {"name": f"this run: {self.run_label}"}}
+        traces: dict[str, dict] = {"cost": {"name": f"this run: {self.run_label}"}}
         if self.previous is not None:
             steps, values, label = self.previous
-            traces[1] = {"x": steps, "y": finite(values), "name": f"previous: {label}", "visible": True}
+            traces["previous cost"] = {"x": steps, "y": finite(values), "name": f"previous: {label}", "visible": True}
             shown_costs, last_step = np.concatenate([costs, finite(values)]), max(last_step, steps[-1])
-        for index, name in zip((3, 5, 7), names, strict=True):
-            traces[index] = {"name": name}
+        for trace, name in zip(PREDICTIONS, names, strict=True):
+            traces[trace] = {"name": name}
         self.ranges = [steady_range(self.ranges[0], shown_costs, decades=1),
                        steady_range(self.ranges[1], np.concatenate([activations, predictions[0]]), decades=2),
                        steady_range(self.ranges[2], np.concatenate([backprop, weight_grads, *predictions[1:]]),
@@ -359,11 +298,11 @@ class NineLayerApp(LiveApp):
         with fig.batch_update():  # one message, or none if nothing there changed
             fig.fast_update(layout=layout, traces=traces)
         fig.quick_update({
-            0: {"x": self.costs.x, "y": costs, "mode": "lines+markers" if len(costs) < 50 else "lines"},
-            2: {"y": bar_outlines(activations, self.ranges[1])},
-            3: {"y": predictions[0]},
-            4: {"y": bar_outlines(backprop, self.ranges[2])},
-            5: {"y": predictions[1]},
-            6: {"y": bar_outlines(weight_grads, self.ranges[2])},
-            7: {"y": predictions[2]},
+            "cost": {"x": self.costs.x, "y": costs, "mode": "lines+markers" if len(costs) < 50 else "lines"},
+            "activations": {"y": bar_outlines(activations, self.ranges[1])},
+            "activations predicted": {"y": predictions[0]},
+            "backprop": {"y": bar_outlines(backprop, self.ranges[2])},
+            "backprop predicted": {"y": predictions[1]},
+            "weight grads": {"y": bar_outlines(weight_grads, self.ranges[2])},
+            "weight grads predicted": {"y": predictions[2]},
         })

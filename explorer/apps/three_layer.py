@@ -24,7 +24,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer import datasets, initializers
-from explorer.apps.live import LiveApp, colour_image, png_uri
+from explorer.apps.figure import colour_image, png_uri
+from explorer.apps.live import LiveApp
 from explorer.initializers import Initializer
 from explorer.network import Network
 from explorer.training import History, Snapshot, Trainer
@@ -82,7 +83,6 @@ class ThreeLayerApp(LiveApp):
         self.layout_key: tuple | None = None  # (compare, architecture) the traces are built for
         self.links: list[tuple[int, int, int]] = []  # (layer l, unit j of l, unit i of l-1) of each link line
         self.link_lines: list[dict] = []  # where each link is drawn: a layout shape without its style
-        self.index: dict[str, int] = {}  # first trace of each kind
         self.costs: History | None = None
         self.shown: list[Snapshot | None] = []  # per model: the latest snapshot whose values are all finite
         self.data_shown = False  # the run's data points and probe grid are in the figure
@@ -235,34 +235,31 @@ class ThreeLayerApp(LiveApp):
         """Make every trace for the current mode and network, replacing the old ones; arrange the panels."""
         labels = [label for label, _, _ in CLASSIC.values()] if self.compare else ["cost"]
         colors = [color for _, _, color in CLASSIC.values()] if self.compare else ["#333333"]
-        traces: list = []
+        traces: dict[str, go.Scatter] = {}  # name: trace, in the figure's order
 
-        self.index["cost"] = len(traces)
-        for label, color in zip(labels, colors, strict=True):
+        for k, (label, color) in enumerate(zip(labels, colors, strict=True)):
             width = 5 if color == CLASSIC["zero"][2] else 2  # wide: the zero curve lies under "too small" for long
-            traces.append(go.Scatter(x=[], y=[], mode="lines", name=label, line=dict(color=color, width=width),
-                                     showlegend=self.compare, xaxis="x", yaxis="y",
-                                     hovertemplate="step %{x:,}: cost %{y:.4g}<extra>" + label + "</extra>"))
-        self.index["diverged"] = len(traces)
-        traces.append(go.Scatter(x=[], y=[], mode="markers+text", text=[], textposition="top left",
-                                 marker=dict(symbol="x", size=12, color="#d62728"), textfont_color="#d62728",
-                                 showlegend=False, hoverinfo="skip", xaxis="x", yaxis="y"))
+            traces[f"cost {k}"] = go.Scatter(
+                x=[], y=[], mode="lines", name=label, line=dict(color=color, width=width), showlegend=self.compare,
+                xaxis="x", yaxis="y", hovertemplate="step %{x:,}: cost %{y:.4g}<extra>" + label + "</extra>")
+        traces["diverged"] = go.Scatter(x=[], y=[], mode="markers+text", text=[], textposition="top left",
+                                        marker=dict(symbol="x", size=12, color="#d62728"), textfont_color="#d62728",
+                                        showlegend=False, hoverinfo="skip", xaxis="x", yaxis="y")
 
-        self.index["boundary"] = len(traces)
         for k in range(len(labels)):
             x, y = "x" + BOUNDARY_AXES[k], "y" + BOUNDARY_AXES[k]
             # The boundary itself is a layout image (see draw_boundaries); this trace of no point gives its colour
-            # bar, and keeps the panel in every quick redraw (see LiveApp.quick_update).
-            traces.append(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-                                     xaxis=x, yaxis=y,
-                                     marker=dict(color=[0.5], cmin=0, cmax=1, colorscale=BOUNDARY_SCALE,
-                                                 showscale=not self.compare,
-                                                 colorbar=dict(title=dict(text="P(class 1)", side="right"),
-                                                               thickness=10, len=0.6, x=MIDDLE_X[1] + 0.005))))
-            traces.append(go.Scatter(x=[], y=[], mode="markers", showlegend=False, hoverinfo="skip", xaxis=x, yaxis=y,
-                                     marker=dict(size=4 if self.compare else 6, cmin=0, cmax=1,
-                                                 colorscale=[[0, CLASS_COLORS[0]], [1, CLASS_COLORS[1]]],
-                                                 line=dict(width=0.5, color="white"))))
+            # bar, and keeps the panel in every quick redraw (see FastUpdate.quick_update).
+            traces[f"boundary {k}"] = go.Scatter(
+                x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip", xaxis=x, yaxis=y,
+                marker=dict(color=[0.5], cmin=0, cmax=1, colorscale=BOUNDARY_SCALE, showscale=not self.compare,
+                            colorbar=dict(title=dict(text="P(class 1)", side="right"),
+                                          thickness=10, len=0.6, x=MIDDLE_X[1] + 0.005)))
+            traces[f"points {k}"] = go.Scatter(
+                x=[], y=[], mode="markers", showlegend=False, hoverinfo="skip", xaxis=x, yaxis=y,
+                marker=dict(size=4 if self.compare else 6, cmin=0, cmax=1,
+                            colorscale=[[0, CLASS_COLORS[0]], [1, CLASS_COLORS[1]]],
+                            line=dict(width=0.5, color="white")))
 
         sizes = ARCHITECTURES[self.architecture.value][0]
         net_x, net_y = "x" + NETWORK_AXIS, "y" + NETWORK_AXIS
@@ -270,37 +267,34 @@ class ThreeLayerApp(LiveApp):
         # link, would redraw far slower). Scatter traces, so that a redraw redraws them alone (quick_update).
         self.links = [(l, j, i) for l in range(1, len(sizes)) for j in range(sizes[l]) for i in range(sizes[l - 1])]
         self.link_lines = [((l - 1, unit_y(sizes, l - 1, i)), (l, unit_y(sizes, l, j))) for l, j, i in self.links]
-        self.index["links"] = len(traces)
         self.link_styles = [(ZERO, THINNEST)] + [(color, link_width(level)) for color in (POSITIVE, NEGATIVE)
                                                  for level in range(1, WIDTHS + 1)]
-        for color, width in self.link_styles:
-            traces.append(go.Scatter(x=[], y=[], mode="lines", line=dict(color=color, width=width), hoverinfo="skip",
-                                     showlegend=False, xaxis=net_x, yaxis=net_y))
-        self.index["link_hover"] = len(traces)
+        for style, (color, width) in enumerate(self.link_styles):
+            traces[f"links {style}"] = go.Scatter(x=[], y=[], mode="lines", line=dict(color=color, width=width),
+                                                  hoverinfo="skip", showlegend=False, xaxis=net_x, yaxis=net_y)
         hover_x = [l - 1 + HOVER_AT for l, _, _ in self.links]
         hover_y = [(1 - HOVER_AT) * unit_y(sizes, l - 1, i) + HOVER_AT * unit_y(sizes, l, j) for l, j, i in self.links]
-        traces.append(go.Scatter(x=hover_x, y=hover_y, mode="markers", marker=dict(size=9, color="rgba(0,0,0,0)"),
-                                 hovertext=[""] * len(self.links), hovertemplate="%{hovertext}<extra></extra>",
-                                 showlegend=False, xaxis=net_x, yaxis=net_y))
-        self.index["nodes"] = len(traces)
+        traces["link hover"] = go.Scatter(
+            x=hover_x, y=hover_y, mode="markers", marker=dict(size=9, color="rgba(0,0,0,0)"),
+            hovertext=[""] * len(self.links), hovertemplate="%{hovertext}<extra></extra>", showlegend=False,
+            xaxis=net_x, yaxis=net_y)
         nodes = [(l, j) for l in range(len(sizes)) for j in range(sizes[l])]
-        traces.append(go.Scatter(x=[l for l, _ in nodes], y=[unit_y(sizes, l, j) for l, j in nodes],
-                                 mode="markers", hovertext=[""] * len(nodes),
-                                 hovertemplate="%{hovertext}<extra></extra>", showlegend=False,
-                                 marker=dict(size=18, color="white", line=dict(width=2, color="#333333")),
-                                 xaxis=net_x, yaxis=net_y))
-        self.index["largest"] = len(traces)  # the largest |value| drawn: text in a trace redraws cheaply
-        traces.append(go.Scatter(x=[len(sizes) - 1], y=[max(sizes) / 2], mode="text", text=[""],
-                                 textposition="bottom left", hoverinfo="skip", showlegend=False,
-                                 xaxis=net_x, yaxis=net_y))
+        traces["nodes"] = go.Scatter(x=[l for l, _ in nodes], y=[unit_y(sizes, l, j) for l, j in nodes],
+                                     mode="markers", hovertext=[""] * len(nodes),
+                                     hovertemplate="%{hovertext}<extra></extra>", showlegend=False,
+                                     marker=dict(size=18, color="white", line=dict(width=2, color="#333333")),
+                                     xaxis=net_x, yaxis=net_y)
+        # the largest |value| drawn: text in a trace redraws cheaply
+        traces["largest"] = go.Scatter(x=[len(sizes) - 1], y=[max(sizes) / 2], mode="text", text=[""],
+                                       textposition="bottom left", hoverinfo="skip", showlegend=False,
+                                       xaxis=net_x, yaxis=net_y)
         names = ["input"] + ["ReLU"] * (len(sizes) - 2) + ["sigmoid"]
-        traces.append(go.Scatter(x=list(range(len(sizes))), y=[-max(sizes) / 2 - 0.3] * len(sizes), mode="text",
-                                 text=names, textposition="bottom center", hoverinfo="skip", showlegend=False,
-                                 xaxis=net_x, yaxis=net_y))
+        traces["layer names"] = go.Scatter(
+            x=list(range(len(sizes))), y=[-max(sizes) / 2 - 0.3] * len(sizes), mode="text", text=names,
+            textposition="bottom center", hoverinfo="skip", showlegend=False, xaxis=net_x, yaxis=net_y)
 
         fig = self.figure
-        fig.data = []
-        fig.add_traces(traces)
+        fig.replace_traces(traces)
         with fig.batch_update():
             fig.layout.images = [dict(source=png_uri(np.zeros((1, 1, 3))), xref="x" + BOUNDARY_AXES[k],
                                       yref="y" + BOUNDARY_AXES[k], sizing="stretch", layer="below")
@@ -348,7 +342,7 @@ class ThreeLayerApp(LiveApp):
         y_range = [round(grid.ys[0] - half_y, 3), round(grid.ys[-1] + half_y, 3)]
         with fig.batch_update():
             for k in range(len(self.shown)):
-                points = fig.data[self.index["boundary"] + 2 * k + 1]
+                points = fig.trace(f"points {k}")
                 points.update(x=data.X[:, 0].round(3), y=data.X[:, 1].round(3), marker_color=data.y)
                 fig.layout["xaxis" + BOUNDARY_AXES[k]].range = x_range
                 fig.layout["yaxis" + BOUNDARY_AXES[k]].range = y_range
@@ -363,7 +357,7 @@ class ThreeLayerApp(LiveApp):
         fig = self.figure
         layout: dict = {}  # titles and axis ranges: sent only if changed
         pictures: dict = {}  # the boundaries' layout images
-        traces: dict[int, dict] = {}
+        traces: dict[str, dict] = {}  # trace name: properties
         self.draw_costs(layout, traces)
         self.draw_boundaries(layout, pictures, traces)
         self.draw_network(layout, traces)
@@ -383,13 +377,13 @@ class ThreeLayerApp(LiveApp):
             cost = values[:, k]
             kept = np.isfinite(cost) & (cost > 0)  # NaN after divergence, and a log axis cannot show 0
             mode = "lines" if kept.sum() > 2 else "lines+markers"  # a line of one point would not show
-            traces[self.index["cost"] + k] = {"x": steps[kept], "y": cost[kept], "mode": mode}
+            traces[f"cost {k}"] = {"x": steps[kept], "y": cost[kept], "mode": mode}
             if snap.diverged[k]:
                 crosses[0].append(int(snap.diverged_at[k]))
                 crosses[1].append(float(cost[kept][-1]) if kept.any() else self.trainer.diverge_above)
                 name = self.model_labels()[k].split(" (")[0] + " " if self.compare else ""
                 crosses[2].append(f"{name}diverged")
-        traces[self.index["diverged"]] = {"x": crosses[0], "y": crosses[1], "text": crosses[2]}
+        traces["diverged"] = {"x": crosses[0], "y": crosses[1], "text": crosses[2]}
         # the whole run, the curve growing into it: a quick redraw does not autorange, and a new range would
         # make the browser redraw the whole figure
         layout["xaxis.range"] = [0, self.stop_at]
@@ -408,7 +402,7 @@ class ThreeLayerApp(LiveApp):
         """P(class 1) on the grid for each model, as it was at its latest finite snapshot, as a picture."""
         labels = self.model_labels()
         for k, snap in enumerate(self.shown):
-            traces[self.index["boundary"] + 2 * k] = {}  # the panel's colour key: keeps the panel (quick_update)
+            traces[f"boundary {k}"] = {}  # the panel's colour key: keeps the panel (quick_update)
             title = labels[k] if self.compare else "decision boundary"  # the start is in the status line
             if snap is None:
                 layout[f"annotations[{1 + k}].text"] = f"{title}: no finite output"
@@ -437,8 +431,8 @@ class ThreeLayerApp(LiveApp):
             lines[style][0].extend([x0, x1, None])
             lines[style][1].extend([y0, y1, None])
         for style, (xs, ys) in enumerate(lines):
-            traces[self.index["links"] + style] = {"x": xs, "y": ys}
-        traces[self.index["link_hover"]] = {"hovertext": [
+            traces[f"links {style}"] = {"x": xs, "y": ys}
+        traces["link hover"] = {"hovertext": [
             f"{what}: layer {l - 1} unit {i + 1} → layer {l} unit {j + 1}<br>{what} = {v:+.4g}"
             for (l, j, i), v in zip(self.links, values, strict=True)
         ]}
@@ -448,8 +442,8 @@ class ThreeLayerApp(LiveApp):
             kind = "output (sigmoid)" if l == len(sizes) - 1 else "ReLU unit"
             node_text += [f"layer {l} {kind} {j + 1}<br>bias b = {snap.biases[l - 1][k, j]:+.4g}"
                           for j in range(sizes[l])]
-        traces[self.index["nodes"]] = {"hovertext": node_text}
-        traces[self.index["largest"]] = {"text": [f"largest |{what}| {np.abs(values).max():.2g}"]}
+        traces["nodes"] = {"hovertext": node_text}
+        traces["largest"] = {"text": [f"largest |{what}| {np.abs(values).max():.2g}"]}
 
 
 def unit_y(sizes: list[int], l: int, j: int) -> float:

@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer import initializers, theory
+from explorer.apps.figure import Figure, draw_then_wrap
 
 # key: (label, initializer for a given scale multiplier s)
 INITIALIZERS = {
@@ -74,11 +75,7 @@ class VarianceApp:
         for control in (self.activation, self.init, self.scale, self.depth, self.width, self.widths):
             control.observe(lambda _: self.update(), names="value")
 
-        self.figure = self.build_figure()
-        self.update()
-        # Draw the first state into a plain Figure, then wrap it: a FigureWidget only carries to the page the
-        # state it was made with until the page is connected.
-        self.figure = go.FigureWidget(self.figure)
+        draw_then_wrap(self, self.build_figure(), self.update)  # self.figure: the FigureWidget
         row = widgets.Layout(flex_flow="row wrap", align_items="center")
         self.widget = widgets.VBox([
             widgets.HBox([self.activation, self.init, self.scale], layout=row),
@@ -96,18 +93,16 @@ class VarianceApp:
 
     # -- figure -------------------------------------------------------------------------------
 
-    def build_figure(self) -> go.Figure:
-        fig = make_subplots(
+    def build_figure(self) -> Figure:
+        fig = Figure(make_subplots(
             rows=2, cols=3, horizontal_spacing=0.07, vertical_spacing=0.16,
             subplot_titles=("Your network: forward, Var(z) per layer", "Your network: backward, Var(dA) per layer",
                             f"The product rule (linear, width {LESSON_WIDTH})", "Changing widths: forward Var(a)",
                             "Changing widths: backward Var(dA)", f"ReLU wants He (width {LESSON_WIDTH})"),
-        )
-        self.traces: dict[str, int] = {}
+        ))
 
-        def add(key: str, row: int, col: int, **kwargs) -> None:
-            self.traces[key] = len(fig.data)
-            fig.add_trace(go.Scatter(x=[], y=[], **kwargs), row=row, col=col)
+        def add(key: str, row: int, col: int, **kwargs) -> None:  # kwargs: the Scatter's, its legend `name` too
+            fig.add_named(key, go.Scatter(x=[], y=[], **kwargs), row=row, col=col)
 
         add("fwd_pred", 1, 1, mode="lines", name="predicted", line=dict(color="black"), legendgroup="p")
         add("fwd_meas", 1, 1, mode="markers", name="measured", marker=dict(color="#ff7f0e"), legendgroup="m")
@@ -134,8 +129,8 @@ class VarianceApp:
                           legend=dict(orientation="h", y=-0.12), title=None)
         return fig
 
-    def set(self, key: str, x, y) -> None:
-        trace = self.figure.data[self.traces[key]]
+    def set(self, name: str, x, y) -> None:
+        trace = self.figure.trace(name)
         trace.x = np.asarray(x, dtype=np.float64)
         trace.y = np.asarray(y, dtype=np.float64)
 

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer import datasets
+from explorer.apps.figure import Figure
 from explorer.apps.live import LiveApp
 from explorer.reproductions import ZOO, zoo_network
 from explorer.training import History, Snapshot, Trainer
@@ -27,7 +28,7 @@ from explorer.training import History, Snapshot, Trainer
 BATCH_SIZE = 64
 STD_FLOOR = 1e-8  # a spread of exactly 0 cannot sit on a log axis: it is drawn here instead
 ACTIVATIONS = (("ReLU", "relu"), ("tanh", "tanh"), ("linear (Saxe's deep linear network)", "linear"))
-PANELS = 3  # traces per start: cost, activation std, gradient std
+PANELS = ("cost", "activation std", "gradient std")  # a trace per start in each: "he cost", "he activation std", ...
 
 
 def load_digits() -> tuple[np.ndarray, np.ndarray]:
@@ -115,20 +116,22 @@ class ZooApp(LiveApp):
 
     # -- the figure ---------------------------------------------------------------------------
 
-    def build_figure(self) -> go.Figure:
-        fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.08,
-                            subplot_titles=["cost on the batch", "std of a^[l] per hidden layer",
-                                            "std of dCost/da^[l] per hidden layer"])
+    def build_figure(self) -> Figure:
+        fig = Figure(make_subplots(rows=1, cols=3, horizontal_spacing=0.08,
+                                   subplot_titles=["cost on the batch", "std of a^[l] per hidden layer",
+                                                   "std of dCost/da^[l] per hidden layer"]))
         for key in self.keys:
             start = ZOO[key]
             common = dict(mode="lines+markers", marker_size=4, legendgroup=key, name=start.label,
                           line=dict(color=start.color, width=2))
-            fig.add_scatter(x=[], y=[], row=1, col=1, hovertemplate="%{y:.3g}<extra>%{fullData.name}</extra>",
-                            **common)
-            fig.add_scatter(x=[], y=[], row=1, col=2, showlegend=False,
-                            hovertemplate="layer %{x}: %{y:.3g}<extra>%{fullData.name}</extra>", **common)
-            fig.add_scatter(x=[], y=[], row=1, col=3, showlegend=False,
-                            hovertemplate="layer %{x}: %{y:.3g}<extra>%{fullData.name}</extra>", **common)
+            fig.add_named(f"{key} cost", go.Scatter(
+                x=[], y=[], hovertemplate="%{y:.3g}<extra>%{fullData.name}</extra>", **common), row=1, col=1)
+            fig.add_named(f"{key} activation std", go.Scatter(
+                x=[], y=[], showlegend=False, hovertemplate="layer %{x}: %{y:.3g}<extra>%{fullData.name}</extra>",
+                **common), row=1, col=2)
+            fig.add_named(f"{key} gradient std", go.Scatter(
+                x=[], y=[], showlegend=False, hovertemplate="layer %{x}: %{y:.3g}<extra>%{fullData.name}</extra>",
+                **common), row=1, col=3)
         fig.update_xaxes(title_text="step", row=1, col=1)
         fig.update_xaxes(title_text="layer l", row=1, col=2)
         fig.update_xaxes(title_text="layer l", row=1, col=3)
@@ -146,8 +149,8 @@ class ZooApp(LiveApp):
         costs = self.costs.y.astype(np.float32)
         hidden = np.arange(1, snap.a_std.shape[0])  # the output layer (probabilities and their gradient) is left out
         with fig.batch_update():
-            for k in range(len(self.keys)):
-                cost, act, grad = fig.data[k * PANELS : (k + 1) * PANELS]
+            for k, key in enumerate(self.keys):
+                cost, act, grad = (fig.trace(f"{key} {panel}") for panel in PANELS)
                 cost.update(x=steps, y=costs[:, k])
                 act.update(x=hidden, y=np.maximum(snap.a_std[:-1, k], STD_FLOOR).astype(np.float32))
                 grad.update(x=hidden, y=np.maximum(snap.grad_std[:-1, k], STD_FLOOR).astype(np.float32))
