@@ -52,6 +52,8 @@ from typing import Any
 
 import numpy as np
 
+from explorer import checks
+
 __all__ = [
     "ALIASES",
     "DISTRIBUTIONS",
@@ -651,7 +653,7 @@ def lsuv(
         raise TypeError(f"tol must be a real number, got {tol!r}")
     if not (math.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
-    if isinstance(max_rounds, bool) or not isinstance(max_rounds, (int, np.integer)) or max_rounds < 1:
+    if not checks.is_count(max_rounds, 1):
         raise ValueError(f"max_rounds must be a positive integer, got {max_rounds!r}")
     weights = getattr(net, "W", None)
     if not callable(getattr(net, "forward", None)) or not isinstance(weights, (list, tuple)) or not weights:
@@ -704,6 +706,6 @@ def _lsuv_seeds(seed: Any, K: int) -> list[int]:
     if len(seeds) != K:
         raise ValueError(f"seed must be one integer or one per model ({K}); got {seed!r}")
     for s in seeds:
-        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or s < 0:
+        if not checks.is_count(s, 0):
             raise ValueError(f"seed must be a non-negative integer or one per model; got {seed!r}")
     return [int(s) for s in seeds]

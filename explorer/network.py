@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from explorer import initializers
+from explorer import checks, initializers
 
 Initializer = Callable[[np.random.Generator, tuple], np.ndarray]
 
@@ -369,7 +369,7 @@ class Network:
             if len(values) not in (1, K):
                 raise ValueError(f"{name} has {len(values)} entries but the stack has {K} models")
         self.inits = [_resolve_init(i, "init") for i in (inits * K if len(inits) == 1 else inits)]
-        self.seeds = [_check_seed(s) for s in (seeds * K if len(seeds) == 1 else seeds)]
+        self.seeds = [checks.seed(s) for s in (seeds * K if len(seeds) == 1 else seeds)]
         self.bias_init = _resolve_init(bias_init, "bias_init")
         self.K = K
         if layout not in LAYOUTS:
@@ -641,7 +641,7 @@ def _check_sizes(sizes: Sequence[int]) -> list[int]:
             f"sizes has {len(sizes):,} widths ({len(sizes) - 1:,} layers); at most {MAX_LAYERS:,} layers allowed"
         )
     for n in sizes:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        if not checks.is_count(n, 1):
             raise ValueError(f"sizes={sizes!r}: every width must be a positive integer, not {n!r}")
     return [int(n) for n in sizes]
 
@@ -673,12 +673,6 @@ def _as_list(value, name: str) -> list:
     if not values:
         raise ValueError(f"{name} is an empty list; give at least one")
     return values
-
-
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed={seed!r} must be a non-negative integer")
-    return int(seed)
 
 
 def _resolve_init(init, name: str) -> Initializer:

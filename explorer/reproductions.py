@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from explorer import datasets, initializers
+from explorer import checks, datasets, initializers
 from explorer.initializers import Initializer
 from explorer.network import Network
 from explorer.training import Trainer
@@ -135,7 +135,7 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must list at least one seed")
-    return seeds
+    return [checks.seed(s) for s in seeds]
 
 
 def _density(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
