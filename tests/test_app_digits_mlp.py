@@ -80,7 +80,8 @@ def test_training_grows_the_curves_of_every_start(app):
 def test_he_learns_the_digits_and_zeros_stays_at_chance(app):
     app.typo.value = True
     train_epochs(app, TWELVE_EPOCHS)
-    assert app.trainer.step == 168 and app.snapshot.epoch > 12
+    assert app.trainer.step == 168 and app.snapshot.epoch == 12.0  # 14 steps an epoch on 1,348 digits
+    assert trace(app, "he", ACC_TEST).x[-1] == 12.0 and "epoch 12.0 " in app.status.value  # axis and status
     he, xavier, typo = ys(app, "he", ACC_TEST), ys(app, "xavier", ACC_TEST), ys(app, "typo", ACC_TEST)
     assert he[-1] >= 0.95
     # Quoted in the notebook: He ahead after one epoch (snapshot 2, step 14), level after four, both about
