@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from explorer import checks
+from explorer import activations, checks
 
 __all__ = [
     "ALIASES",
@@ -352,7 +352,7 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     ``sigmoid``                 1
     ``tanh``                    5/3
     ``relu``                    sqrt(2)
-    ``leaky_relu``              sqrt(2 / (1 + a**2)), a = ``param`` (default 0.01)
+    ``leaky_relu``              sqrt(2 / (1 + a**2)), a = ``param`` (default 0.01, the network's slope)
     ``selu``                    3/4
     ==========================  =========================
 
@@ -361,17 +361,12 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     ``leaky_relu`` (its negative slope) and ignored by the others.
     """
     nonlinearity = _check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
-    if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else _check_number("param", param)
-        return math.sqrt(2.0 / (1 + slope**2))
-    return {
-        "linear": 1.0,
-        "identity": 1.0,
-        "sigmoid": 1.0,
-        "tanh": 5.0 / 3,
-        "relu": math.sqrt(2.0),
-        "selu": 3.0 / 4,
-    }[nonlinearity]
+    if nonlinearity == "leaky_relu" and param is not None:
+        return math.sqrt(2.0 / (1 + _check_number("param", param) ** 2))
+    if nonlinearity == "selu":  # not one of the network's activations
+        return 3.0 / 4
+    # The network's activations carry their gain in their record (explorer.activations).
+    return activations.ACTIVATIONS["linear" if nonlinearity == "identity" else nonlinearity].gain
 
 
 def lecun_normal() -> Initializer:
