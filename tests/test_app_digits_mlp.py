@@ -148,7 +148,7 @@ def test_typo_checkbox_adds_a_fifth_model(app):
     app.typo.value = True
     assert app.trainer.net.K == 5
     assert repr(app.trainer.net.inits[4]) == repr(initializers.variance_scaling(4.0, "fan_in", "normal"))
-    assert trace(app, "typo", ACC_TEST).name == "2/sqrt(n) (the typo)"
+    assert trace(app, "typo", ACC_TEST).name == "the typo 2/√n_in·randn: N(0, 4/n_in)"
     assert all(trace(app, "typo", which).visible for which in range(TRACES_PER_START))
     # Same draws as He with √2 times the std: ReLU passes the factor on, so √2 in layer 1 and 2 in layer 2.
     assert ys(app, "typo", STD_1)[0] == pytest.approx(math.sqrt(2) * ys(app, "he", STD_1)[0])
