@@ -27,7 +27,7 @@ ZEROS = {np.dtype(t): np.zeros((), t) for t in (np.float32, np.float64)}
 
 
 @dataclass(frozen=True)
-class MeanField:
+class MeanFieldForms:
     """g, g' and g'' as plain functions of an array, for the expectations of mean-field theory.
 
     homogeneous: g(a x) = a g(x) for every a > 0 (ReLU, linear), so the length map is a straight line.
@@ -59,7 +59,7 @@ class Activation:
     g_prime: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     gain: float
     variance_factors: tuple[float, float] | None = None
-    mean_field: MeanField | None = None
+    mean_field: MeanFieldForms | None = None
 
 
 # -- g: in place when `out` is given ----------------------------------------------------------
@@ -121,12 +121,12 @@ ACTIVATIONS: dict[str, Activation] = {
     "linear": Activation(
         "linear", "z", _linear, _linear_prime, gain=1.0,
         variance_factors=(1.0, 1.0),  # exact
-        mean_field=MeanField(lambda u: u, np.ones_like, np.zeros_like, homogeneous=True),
+        mean_field=MeanFieldForms(lambda u: u, np.ones_like, np.zeros_like, homogeneous=True),
     ),
     "relu": Activation(
         "relu", "max(z, 0)", _relu, _relu_prime, gain=math.sqrt(2.0),
         variance_factors=(0.5, 0.5),  # exact: half the units are off; He's factor 2 undoes it
-        mean_field=MeanField(
+        mean_field=MeanFieldForms(
             lambda u: np.maximum(u, 0.0),
             lambda u: (u > 0).astype(np.float64),
             np.zeros_like,  # 0 away from the kink (and g = 0 at it)
@@ -140,7 +140,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "tanh": Activation(
         "tanh", "tanh(z)", _tanh, _tanh_prime, gain=5.0 / 3,
         variance_factors=(1.0, 1.0),  # its linear regime (small q: tanh z ~ z), an approximation that fails as q grows
-        mean_field=MeanField(
+        mean_field=MeanFieldForms(
             np.tanh,
             lambda u: 1.0 / np.cosh(u) ** 2,
             lambda u: -2.0 * np.tanh(u) / np.cosh(u) ** 2,
