@@ -17,16 +17,12 @@ from numbers import Real
 
 import numpy as np
 
+from explorer import checks
+
 TOY_SETS = ("circles", "spiral", "xor", "gaussians", "moons")
 MAX_POINTS = 1_000_000
 MAX_NOISE = 100.0  # the toy sets' coordinates are of order 1: more noise than this is a typo
 MAX_IDX_BYTES = 2_000_000_000  # an IDX file whose header promises more data than this is refused before reading
-
-
-def _check_seed(seed) -> int:
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed={seed!r} must be a non-negative integer")
-    return int(seed)
 
 
 def _check_path(name: str, path) -> str:
@@ -67,11 +63,10 @@ def toy(name: str, n: int = 300, noise: float = 0.1, seed: int = 0) -> Dataset:
     """
     if not isinstance(name, str) or name not in TOY_SETS:
         raise ValueError(f"dataset={name!r} is unknown; valid: {', '.join(TOY_SETS)}")
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or not 2 <= n <= MAX_POINTS:
-        raise ValueError(f"n={n!r} must be an integer from 2 to {MAX_POINTS:,}")
+    n = checks.count("n", n, 2, MAX_POINTS)
     if isinstance(noise, (bool, np.bool_)) or not isinstance(noise, Real) or not 0 <= noise <= MAX_NOISE:
         raise ValueError(f"noise={noise!r} must be a finite number from 0 to {MAX_NOISE:g}")
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = np.random.default_rng(checks.seed(seed))
     n0 = n // 2
     n1 = n - n0
     y = np.concatenate([np.zeros(n0, dtype=np.int64), np.ones(n1, dtype=np.int64)])
@@ -148,7 +143,7 @@ def grid(X: np.ndarray, resolution: int = 60, margin: float = 0.25) -> Grid:
         raise ValueError(f"X has shape {X.shape}; a grid needs 2-D points (m, 2)")
     if not np.all(np.isfinite(X)):
         raise ValueError("X holds NaN or infinite values; a grid needs finite points")
-    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or not 2 <= resolution <= 1000:
+    if not checks.is_count(resolution, 2, 1000):
         raise ValueError(f"resolution={resolution!r} must be an integer from 2 to 1000")
     if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, Real) or not 0 <= margin <= 10:
         raise ValueError(f"margin={margin!r} must be a number from 0 to 10 (a fraction of the points' span)")
@@ -286,7 +281,7 @@ def train_test_split(data: Dataset, test_fraction: float = 0.2, seed: int = 0) -
         raise TypeError(f"data must be an explorer.datasets.Dataset (X, y, name), got {type(data).__name__}")
     if isinstance(test_fraction, (bool, np.bool_)) or not isinstance(test_fraction, Real) or not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction={test_fraction!r} must be a number between 0 and 1")
-    seed = _check_seed(seed)
+    seed = checks.seed(seed)
     m = len(data)
     n_test = int(round(m * test_fraction))
     if n_test < 1 or n_test >= m:

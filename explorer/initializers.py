@@ -52,6 +52,8 @@ from typing import Any
 
 import numpy as np
 
+from explorer import activations, checks
+
 __all__ = [
     "ALIASES",
     "DISTRIBUTIONS",
@@ -350,7 +352,7 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     ``sigmoid``                 1
     ``tanh``                    5/3
     ``relu``                    sqrt(2)
-    ``leaky_relu``              sqrt(2 / (1 + a**2)), a = ``param`` (default 0.01)
+    ``leaky_relu``              sqrt(2 / (1 + a**2)), a = ``param`` (default 0.01, the network's slope)
     ``selu``                    3/4
     ==========================  =========================
 
@@ -359,17 +361,12 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     ``leaky_relu`` (its negative slope) and ignored by the others.
     """
     nonlinearity = _check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
-    if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else _check_number("param", param)
-        return math.sqrt(2.0 / (1 + slope**2))
-    return {
-        "linear": 1.0,
-        "identity": 1.0,
-        "sigmoid": 1.0,
-        "tanh": 5.0 / 3,
-        "relu": math.sqrt(2.0),
-        "selu": 3.0 / 4,
-    }[nonlinearity]
+    if nonlinearity == "leaky_relu" and param is not None:
+        return math.sqrt(2.0 / (1 + _check_number("param", param) ** 2))
+    if nonlinearity == "selu":  # not one of the network's activations
+        return 3.0 / 4
+    # The network's activations carry their gain in their record (explorer.activations).
+    return activations.ACTIVATIONS["linear" if nonlinearity == "identity" else nonlinearity].gain
 
 
 def lecun_normal() -> Initializer:
@@ -651,7 +648,7 @@ def lsuv(
         raise TypeError(f"tol must be a real number, got {tol!r}")
     if not (math.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
-    if isinstance(max_rounds, bool) or not isinstance(max_rounds, (int, np.integer)) or max_rounds < 1:
+    if not checks.is_count(max_rounds, 1):
         raise ValueError(f"max_rounds must be a positive integer, got {max_rounds!r}")
     weights = getattr(net, "W", None)
     if not callable(getattr(net, "forward", None)) or not isinstance(weights, (list, tuple)) or not weights:
@@ -704,6 +701,6 @@ def _lsuv_seeds(seed: Any, K: int) -> list[int]:
     if len(seeds) != K:
         raise ValueError(f"seed must be one integer or one per model ({K}); got {seed!r}")
     for s in seeds:
-        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or s < 0:
+        if not checks.is_count(s, 0):
             raise ValueError(f"seed must be a non-negative integer or one per model; got {seed!r}")
     return [int(s) for s in seeds]

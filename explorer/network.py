@@ -41,14 +41,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from explorer import initializers
+from explorer import activations, checks, initializers
 
 Initializer = Callable[[np.random.Generator, tuple], np.ndarray]
 
-HIDDEN_ACTIVATIONS = ("linear", "relu", "leaky_relu", "tanh", "sigmoid")
+HIDDEN_ACTIVATIONS = activations.NAMES  # linear, relu, leaky_relu, tanh, sigmoid
 OUTPUTS = {"sigmoid": "binary_cross_entropy", "softmax": "cross_entropy", "linear": "mean_squared_error"}
 LAYOUTS = ("auto", "packed", "stacked")
-LEAKY_SLOPE = 0.01
 MAX_PARAMETERS = 50_000_000  # per stack: 400 MB in float64; refuse larger rather than swap
 MAX_LAYERS = 1_000
 PACK_WIDTH = 64  # "auto" packs K models when K times the widest layer is at most this
@@ -56,55 +55,21 @@ PACK_WIDTH = 64  # "auto" packs K models when K times the widest layer is at mos
 # np.dot without its __array_function__ dispatch (NEP 18 names the undispatched function `_implementation`):
 # the dispatch costs about 0.7 us of each of the demos' 3-5 us products, and the engine passes plain arrays.
 dot = getattr(np.dot, "_implementation", np.dot)
-# 0 as a 0-d array of each float type, for np.maximum(z, 0): numpy then converts no Python number at each call
-# (float64, 3,000 values: 2.0 against 2.8 us), and the result keeps z's type.
-ZEROS = {np.dtype(t): np.zeros((), t) for t in (np.float32, np.float64)}
 
 
 # ---------------------------------------------------------------------------------------------
-# Activations: g(z) and g'(z) written out once each; `out` receives the result when given.
+# Activations: g(z) and g'(z) are written once each, in explorer.activations; `out` receives the result when given.
 
 
 def activate(name: str, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """g(z) for a hidden activation `name`."""
-    if name == "linear":
-        if out is None:
-            return z
-        np.copyto(out, z)
-        return out
-    if name == "relu":
-        return np.maximum(z, ZEROS.get(z.dtype, 0), out=out)
-    if name == "leaky_relu":  # max(z, 0.01 z) is z for z > 0 and 0.01 z below
-        scaled = np.multiply(z, LEAKY_SLOPE, out=out)
-        return np.maximum(z, scaled, out=scaled)
-    if name == "tanh":
-        return np.tanh(z, out=out)
-    if name == "sigmoid":
-        return expit(z, out=out)
-    raise ValueError(f"activation={name!r} is unknown; valid: {', '.join(HIDDEN_ACTIVATIONS)}")
+    return activations.get(name).g(z, out)
 
 
 def activation_derivative(name: str, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """g'(z), using a = g(z) where that is cheaper."""
-    if out is None:
-        out = np.empty_like(z)
-    if name == "linear":
-        out.fill(1)
-    elif name == "relu":  # 1 where a = max(z, 0) > 0: sign(a), with no bool-to-float conversion
-        np.sign(a, out=out)
-    elif name == "leaky_relu":
-        np.greater(z, 0, out=out)
-        np.multiply(out, 1 - LEAKY_SLOPE, out=out)
-        np.add(out, LEAKY_SLOPE, out=out)
-    elif name == "tanh":  # 1 - a^2
-        np.multiply(a, a, out=out)
-        np.subtract(1, out, out=out)
-    elif name == "sigmoid":  # a (1 - a)
-        np.subtract(1, a, out=out)
-        np.multiply(out, a, out=out)
-    else:
-        raise ValueError(f"activation={name!r} is unknown; valid: {', '.join(HIDDEN_ACTIVATIONS)}")
-    return out
+    g_prime = activations.get(name).g_prime
+    return g_prime(z, a, np.empty_like(z) if out is None else out)
 
 
 def softmax(z: np.ndarray, out: np.ndarray | None = None, axis: int = -1) -> np.ndarray:
@@ -310,7 +275,7 @@ class Workspace:
         self.output_Z, self.output_A, self.output_dZ = (
             (self.Z[-1], self.A[-1], self.dZ[-1]) if rows else (self.blocks[key][-1] for key in ("Z", "A", "dZ"))
         )
-        self.logit_scale = np.asarray(logit_scale(net.output, m, sizes[-1]), dtype)  # 0-d: see ZEROS
+        self.logit_scale = np.asarray(logit_scale(net.output, m, sizes[-1]), dtype)  # 0-d: see activations.ZEROS
         view = net.per_model
         self.fwd = Forward([view(z) for z in self.Z], [self.inputs[:, :-1]] + [view(a) for a in self.A], self)
         dW, db = net.views(self.grads)
@@ -352,6 +317,9 @@ class Network:
         self.sizes = _check_sizes(sizes)
         self.L = len(self.sizes) - 1
         self.hidden = _check_hidden(hidden, self.L)
+        # Each hidden layer's g and g' (explorer.activations), looked up once here rather than at every pass.
+        self.g = [activations.ACTIVATIONS[name].g for name in self.hidden]
+        self.g_prime = [activations.ACTIVATIONS[name].g_prime for name in self.hidden]
         if output not in OUTPUTS:
             raise ValueError(f"output={output!r} is unknown; valid: {', '.join(OUTPUTS)}")
         self.output = output
@@ -369,7 +337,7 @@ class Network:
             if len(values) not in (1, K):
                 raise ValueError(f"{name} has {len(values)} entries but the stack has {K} models")
         self.inits = [_resolve_init(i, "init") for i in (inits * K if len(inits) == 1 else inits)]
-        self.seeds = [_check_seed(s) for s in (seeds * K if len(seeds) == 1 else seeds)]
+        self.seeds = [checks.seed(s) for s in (seeds * K if len(seeds) == 1 else seeds)]
         self.bias_init = _resolve_init(bias_init, "bias_init")
         self.K = K
         if layout not in LAYOUTS:
@@ -500,7 +468,7 @@ class Network:
             if l == last:
                 output_activation(self.output, ws.output_Z, out=ws.output_A, axis=-2)
             elif a is not z:  # (a linear layer computed Z in place of A)
-                activate(self.hidden[l - 1], z, out=a)
+                self.g[l - 1](z, a)
             if guard:
                 self._guard(ws, a)
         return ws.fwd
@@ -522,7 +490,7 @@ class Network:
         for l in range(self.L, 0, -1):
             dZ, dA = ws.dZ[l - 1], ws.dA[l - 1]
             if l < self.L and dZ is not dA:  # dZ^[l] = dA^[l] * g'(Z^[l])
-                g_prime = activation_derivative(self.hidden[l - 1], ws.Z[l - 1], ws.A[l - 1], ws.mask[l - 1])
+                g_prime = self.g_prime[l - 1](ws.Z[l - 1], ws.A[l - 1], ws.mask[l - 1])
                 np.multiply(dA, g_prime, out=dZ)
             if guard and l < self.L:
                 self._guard(ws, dZ)
@@ -641,7 +609,7 @@ def _check_sizes(sizes: Sequence[int]) -> list[int]:
             f"sizes has {len(sizes):,} widths ({len(sizes) - 1:,} layers); at most {MAX_LAYERS:,} layers allowed"
         )
     for n in sizes:
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        if not checks.is_count(n, 1):
             raise ValueError(f"sizes={sizes!r}: every width must be a positive integer, not {n!r}")
     return [int(n) for n in sizes]
 
@@ -673,12 +641,6 @@ def _as_list(value, name: str) -> list:
     if not values:
         raise ValueError(f"{name} is an empty list; give at least one")
     return values
-
-
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed={seed!r} must be a non-negative integer")
-    return int(seed)
 
 
 def _resolve_init(init, name: str) -> Initializer:

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from explorer import datasets, initializers
+from explorer import checks, datasets, initializers
 from explorer.initializers import Initializer
 from explorer.network import Network
+from explorer.starts import CATALOGUE, Start
 from explorer.training import Trainer
 
 
@@ -44,24 +45,30 @@ def one_blas_thread(function):
 
 @dataclass(frozen=True)
 class ZooStart:
-    """One start of the zoo: a label for legends, a colour, and where it comes from."""
+    """One start of the zoo: its start in the catalogue (explorer.starts), a label for legends, a colour, and
+    where it comes from."""
 
-    label: str
+    start: Start
     color: str
-    reference: str
+
+    @property
+    def label(self) -> str:
+        return self.start.label
+
+    @property
+    def reference(self) -> str:
+        return self.start.reference
 
 
+# zoo key: its start in the catalogue, and its colour.
 ZOO: dict[str, ZooStart] = {
-    "orthogonal": ZooStart("orthogonal × gain", "#9467bd",
-                           "Saxe, McClelland & Ganguli (2014): deep linear networks learn in depth-independent time"),
-    "identity": ZooStart("identity", "#8c564b", "W = I: the signal passes unchanged through square linear layers"),
-    "truncated_normal": ZooStart("truncated normal, gain²/n_in", "#e377c2",
-                                 "Keras's form: a normal cut at 2σ, rescaled so its variance is gain²/n_in"),
-    "lecun": ZooStart("LeCun N(0, 1/n_in)", "#17becf", "LeCun, Bottou, Orr & Müller (1998), Efficient BackProp"),
-    "xavier": ZooStart("Xavier N(0, 2/(n_in+n_out))", "#1f77b4", "Glorot & Bengio (2010)"),
-    "he": ZooStart("He N(0, 2/n_in)", "#2ca02c", "He, Zhang, Ren & Sun (2015), Delving deep into rectifiers"),
-    "lsuv": ZooStart("LSUV", "#d62728",
-                     "Mishkin & Matas (2015): orthonormal, then each layer rescaled on data to unit variance"),
+    "orthogonal": ZooStart(CATALOGUE["orthogonal"], "#9467bd"),
+    "identity": ZooStart(CATALOGUE["identity"], "#8c564b"),
+    "truncated_normal": ZooStart(CATALOGUE["truncated_normal"], "#e377c2"),
+    "lecun": ZooStart(CATALOGUE["lecun"], "#17becf"),
+    "xavier": ZooStart(CATALOGUE["glorot_normal"], "#1f77b4"),
+    "he": ZooStart(CATALOGUE["he"], "#2ca02c"),
+    "lsuv": ZooStart(CATALOGUE["lsuv"], "#d62728"),
 }
 
 
@@ -74,17 +81,10 @@ def zoo_initializer(key: str, activation: str) -> Initializer:
     """
     if key not in ZOO:
         raise ValueError(f"start={key!r} is unknown; valid: {', '.join(ZOO)}")
-    g = initializers.gain(activation)
-    recipes = {
-        "orthogonal": lambda: initializers.orthogonal(g),
-        "identity": initializers.identity,
-        "truncated_normal": lambda: initializers.variance_scaling(g**2, "fan_in", "truncated_normal"),
-        "lecun": initializers.lecun_normal,
-        "xavier": initializers.xavier_normal,
-        "he": initializers.he_normal,
-        "lsuv": initializers.orthogonal,
-    }
-    return recipes[key]()
+    start = ZOO[key].start
+    if key in ("orthogonal", "truncated_normal"):
+        return start.make(initializers.gain(activation))
+    return start.make()
 
 
 @one_blas_thread
@@ -135,7 +135,7 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must list at least one seed")
-    return seeds
+    return [checks.seed(s) for s in seeds]
 
 
 def _density(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -147,20 +147,17 @@ def _density(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # Glorot & Bengio (2010), figures 6 and 7.
 
-GLOROT_INITS: dict[str, str] = {
-    "standard": "U[-1/sqrt(n_in), 1/sqrt(n_in)], Var = 1/(3 n_in)",
-    "normalized": "U[-sqrt(6/(n_in+n_out)), sqrt(6/(n_in+n_out))], Var = 2/(n_in+n_out)",
-}
+# Their name: its start in the catalogue (explorer.starts).
+GLOROT_STARTS: dict[str, str] = {"standard": "uniform_fan_in", "normalized": "glorot_uniform"}
+GLOROT_INITS: dict[str, str] = {name: CATALOGUE[key].label for name, key in GLOROT_STARTS.items()}
 
 
 def glorot_initializer(name: str) -> Initializer:
     """Glorot & Bengio's two starts: "standard" U[-1/sqrt(n), 1/sqrt(n)] (n = fan_in) and "normalized"
     U[-sqrt(6/(n_in+n_out)), +...] (their eq. 16, now called Xavier uniform)."""
-    if name == "standard":
-        return initializers.variance_scaling(1 / 3, "fan_in", "uniform")
-    if name == "normalized":
-        return initializers.xavier_uniform()
-    raise ValueError(f"name={name!r} is unknown; valid: {', '.join(GLOROT_INITS)}")
+    if name not in GLOROT_STARTS:
+        raise ValueError(f"name={name!r} is unknown; valid: {', '.join(GLOROT_INITS)}")
+    return CATALOGUE[GLOROT_STARTS[name]].make()
 
 
 @dataclass
@@ -247,10 +244,9 @@ class PlainReLU:
         return self.cost[:, :, 0] - last
 
 
-HE_INITS: dict[str, str] = {
-    "xavier": "Xavier N(0, 2/(n_in+n_out)) = N(0, 1/n) here",
-    "he": "He N(0, 2/n_in)",
-}
+# Their name: its start in the catalogue (explorer.starts).
+HE_STARTS: dict[str, str] = {"xavier": "glorot_normal", "he": "he"}
+HE_INITS: dict[str, str] = {name: CATALOGUE[key].label for name, key in HE_STARTS.items()}
 
 
 @one_blas_thread
@@ -266,8 +262,7 @@ def he_plain_relu(
     X, y = digits_inputs()
     sizes = [X.shape[1], *[width] * (depth - 1), 10]
     inits = tuple(HE_INITS)
-    recipes = {"xavier": initializers.xavier_normal, "he": initializers.he_normal}
-    stack = [recipes[name]() for name in inits for _ in seeds]
+    stack = [CATALOGUE[HE_STARTS[name]].make() for name in inits for _ in seeds]
     net = Network(sizes, hidden="relu", output="softmax", init=stack, seed=seeds * len(inits))
     trainer = Trainer(net, X, y, lr=lr, optimizer="momentum", momentum=0.9, batch_size=batch_size, seed=0)
     shape = (len(inits), len(seeds))
@@ -283,11 +278,10 @@ def he_plain_relu(
 # ---------------------------------------------------------------------------------------------
 # The cs231n experiment.
 
-CS231N_INITS: dict[str, str] = {
-    "0.01": "W = 0.01 * randn",
-    "1.0": "W = 1.0 * randn",
-    "xavier": "W = randn / sqrt(n_in) (cs231n's 'Xavier')",
-}
+# Their name: its start in the catalogue (explorer.starts). cs231n, like the deeplearning.ai article, calls
+# W = randn / sqrt(n_in), N(0, 1/n_in), "Xavier".
+CS231N_STARTS: dict[str, str] = {"0.01": "normal_0.01", "1.0": "normal_1", "xavier": "article_xavier"}
+CS231N_INITS: dict[str, str] = {name: CATALOGUE[key].label for name, key in CS231N_STARTS.items()}
 
 
 @dataclass
@@ -315,7 +309,7 @@ def cs231n_tanh(layers: int = 10, width: int = 500, m: int = 1000, seed: int = 0
     tanh layers of `width` units, without biases, from W = 0.01 randn, W = randn and W = randn / sqrt(n_in).
     The three starts run as one stack on the same inputs."""
     inits = tuple(CS231N_INITS)
-    recipes = [initializers.normal(0.01), initializers.normal(1.0), initializers.lecun_normal()]
+    recipes = [CATALOGUE[CS231N_STARTS[name]].make() for name in inits]
     X = np.random.default_rng(seed).standard_normal((m, width))
     net = Network([width] * (layers + 2), hidden="tanh", output="linear", init=recipes, seed=seed)
     acts = net.forward(X).A[1:-1]  # the `layers` tanh layers; the linear output layer is not part of it

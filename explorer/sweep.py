@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer import __version__, datasets, initializers
+from explorer import __version__, checks, datasets, initializers
 from explorer.network import Network
 from explorer.training import Trainer
 
@@ -147,10 +147,6 @@ class TrainabilityConfig:
                     or not math.isfinite(value) or not low <= value <= high:
                 raise ValueError(f"{name}={value!r} must be a number from {low} to {high}")
 
-        def count(name, value, low, high):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-                raise ValueError(f"{name}={value!r} must be an integer from {low:,} to {high:,}")
-
         for name, value, allowed in (("activation", self.activation, ACTIVATIONS),
                                      ("dataset", self.dataset, DATASETS), ("optimizer", self.optimizer, OPTIMIZERS)):
             if value not in allowed:
@@ -162,12 +158,12 @@ class TrainabilityConfig:
         for value in self.sigma_w2:
             number("every sigma_w2", value, 1e-6, 100.0)
         for value in self.depths:
-            count("every depth", value, 1, 500)
-        count("width", self.width, 1, 2048)
-        count("examples", self.examples, 2, 100_000)
-        count("steps", self.steps, 0, 1_000_000)
-        count("batch_size", self.batch_size, 1, 100_000)
-        count("seed", self.seed, 0, 2**32 - 1)
+            checks.count("every depth", value, 1, 500)
+        checks.count("width", self.width, 1, 2048)
+        checks.count("examples", self.examples, 2, 100_000)
+        checks.count("steps", self.steps, 0, 1_000_000)
+        checks.count("batch_size", self.batch_size, 1, 100_000)
+        checks.count("seed", self.seed, 0, 2**32 - 1)
         # Floats and ints as plain Python numbers, so the JSON (and so the key) does not depend on their type.
         object.__setattr__(self, "sigma_w2", tuple(float(v) for v in self.sigma_w2))
         object.__setattr__(self, "depths", tuple(int(v) for v in self.depths))

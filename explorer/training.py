@@ -24,7 +24,7 @@ import numpy as np
 from scipy.linalg.blas import get_blas_funcs
 from threadpoolctl import ThreadpoolController
 
-from explorer import __version__
+from explorer import __version__, checks
 from explorer.network import Backward, Forward, Network, Workspace, cost_bound, dot, output_gradient
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -124,7 +124,7 @@ class Snapshot:
     """
 
     step: int
-    epoch: float
+    epoch: float  # passes over the training data, as the trainer walks them (Trainer.epoch)
     cost: np.ndarray  # (K,) cost on the step's batch; NaN for a model that diverged earlier
     accuracy: np.ndarray  # (K,) fraction right on the batch; NaN for a regression
     status: list[str]  # per model: "training" or "diverged"
@@ -209,12 +209,10 @@ class Trainer:
             self.optimizer = Adam(rate)
         else:
             self.optimizer = SGD(rate, momentum if optimizer == "momentum" else 0.0)
-        if batch_size is not None and not _is_count(batch_size, minimum=1):
+        if batch_size is not None and not checks.is_count(batch_size, 1):
             raise ValueError(f"batch_size={batch_size!r} must be None (full batch) or a positive integer")
         self.batch_size = None if batch_size is None or batch_size >= self.m else int(batch_size)
-        if not _is_count(seed, minimum=0):
-            raise ValueError(f"seed={seed!r} must be a non-negative integer")
-        self.seed = int(seed)
+        self.seed = checks.seed(seed)
         self.rng = np.random.default_rng(self.seed)
         if not (diverge_above > 0):
             raise ValueError(f"diverge_above={diverge_above!r} must be a positive number")
@@ -227,7 +225,7 @@ class Trainer:
             for name, (x, y) in (evaluate or {}).items()
         }
 
-        if blas_threads is not None and not _is_count(blas_threads, minimum=1):
+        if blas_threads is not None and not checks.is_count(blas_threads, 1):
             raise ValueError(f"blas_threads={blas_threads!r} must be None or a positive integer")
         self.blas_threads = blas_threads
         # Looks up the BLAS libraries loaded now (about 2 ms); a library loaded later is left alone.
@@ -247,6 +245,7 @@ class Trainer:
         self.evaluation_workspaces = {name: _loaded(net, x, y) for name, (x, y) in self.evaluate.items()}
         self.order = self.rng.permutation(self.m) if self.batch_size else np.arange(self.m)
         self.cursor = 0  # position in the current epoch's order
+        self.epochs_done = 0  # complete passes over the training set
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -261,9 +260,8 @@ class Trainer:
         `steps` bounds how many updates this call makes (None: until every model has diverged).
         The last snapshot is at the step training stopped. Stop early by no longer pulling.
         """
-        if not _is_count(every, minimum=1):
-            raise ValueError(f"every={every!r} must be a positive integer")
-        if steps is not None and not _is_count(steps, minimum=0):
+        checks.count("every", every, 1)
+        if steps is not None and not checks.is_count(steps, 0):
             raise ValueError(f"steps={steps!r} must be None or a non-negative integer")
         return self._snapshots(every, None if steps is None else self.step + steps)
 
@@ -313,8 +311,7 @@ class Trainer:
 
     def run(self, steps: int) -> np.ndarray:
         """Train `steps` updates with no snapshots; return the cost of each model at the last step."""
-        if not _is_count(steps, minimum=0):
-            raise ValueError(f"steps={steps!r} must be a non-negative integer")
+        checks.count("steps", steps, 0)
         cost = None
         for snap in self.snapshots(every=max(steps, 1), steps=steps):
             cost = snap.cost
@@ -381,6 +378,18 @@ class Trainer:
             if self.cursor >= self.m:  # epoch over: a new order for the next one
                 self.order = self.rng.permutation(self.m)
                 self.cursor = 0
+                self.epochs_done += 1
+
+    @property
+    def epoch(self) -> float:
+        """Epochs trained: complete passes over the data plus the share of the current pass done.
+
+        The last batch of an epoch is what is left of it (1,348 examples in batches of 100 make 13
+        batches of 100 and one of 48), so an epoch is ceil(m / batch_size) steps and step x batch
+        size / m would overcount. Full batch: one step is one epoch."""
+        if self.batch_size is None:
+            return float(self.step)
+        return self.epochs_done + self.cursor / self.m
 
     # -- what a snapshot records --------------------------------------------------------------
 
@@ -415,7 +424,7 @@ class Trainer:
         blank(z_mean, z_std, a_mean, a_std, grad_std, weight_norm, grad_norm)
         snap = Snapshot(
             step=self.step,
-            epoch=self.step * (self.batch_size or self.m) / self.m,
+            epoch=self.epoch,
             cost=cost,
             accuracy=accuracy,
             status=[DIVERGED if at >= 0 else TRAINING for at in self.diverged_at.tolist()],
@@ -481,11 +490,8 @@ class History:
     """
 
     def __init__(self, models: int, max_points: int = 1000) -> None:
-        if not _is_count(models, minimum=1):
-            raise ValueError(f"models={models!r} must be a positive integer")
-        self.models = int(models)
-        if not _is_count(max_points, minimum=4):
-            raise ValueError(f"max_points={max_points!r} must be an integer >= 4")
+        self.models = checks.count("models", models, 1)
+        checks.count("max_points", max_points, 4)
         self.max_points = max_points
         self.steps = np.zeros(max_points, dtype=np.int64)
         self.values = np.zeros((max_points, models))
@@ -552,11 +558,6 @@ def _count_in_bins(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     inside = (index >= 0) & (index < bins)
     index += bins * np.arange(K)[:, None]
     return np.bincount(index[inside], minlength=K * bins).reshape(K, bins)
-
-
-def _is_count(value, minimum: int) -> bool:
-    """An integer (not a bool) of at least `minimum`."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum
 
 
 def _mean_std(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -81,7 +81,8 @@ def test_training_grows_the_curves_of_every_start(app):
 def test_he_learns_the_digits_and_zeros_stays_at_chance(app):
     app.typo.value = True
     train_epochs(app, TWELVE_EPOCHS)
-    assert app.trainer.step == 168 and app.snapshot.epoch > 12
+    assert app.trainer.step == 168 and app.snapshot.epoch == 12.0  # 14 steps an epoch on 1,348 digits
+    assert trace(app, "he", ACC_TEST).x[-1] == 12.0 and "epoch 12.0 " in app.status.value  # axis and status
     he, xavier, typo = ys(app, "he", ACC_TEST), ys(app, "xavier", ACC_TEST), ys(app, "typo", ACC_TEST)
     assert he[-1] >= 0.95
     # Quoted in the notebook: He ahead after one epoch (snapshot 2, step 14), level after four, both about
@@ -148,7 +149,7 @@ def test_typo_checkbox_adds_a_fifth_model(app):
     app.typo.value = True
     assert app.trainer.net.K == 5
     assert repr(app.trainer.net.inits[4]) == repr(initializers.variance_scaling(4.0, "fan_in", "normal"))
-    assert trace(app, "typo", ACC_TEST).name == "2/sqrt(n) (the typo)"
+    assert trace(app, "typo", ACC_TEST).name == "the typo 2/√n_in·randn: N(0, 4/n_in)"
     assert all(trace(app, "typo", which).visible for which in range(TRACES_PER_START))
     # Same draws as He with √2 times the std: ReLU passes the factor on, so √2 in layer 1 and 2 in layer 2.
     assert ys(app, "typo", STD_1)[0] == pytest.approx(math.sqrt(2) * ys(app, "he", STD_1)[0])

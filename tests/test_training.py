@@ -161,7 +161,25 @@ def test_minibatch_snapshot_names_its_batch(xor):
     batches = [s.batch for s in snaps[:4]]
     assert all(len(b) == 64 for b in batches[:3]) and len(batches[3]) == 200 - 3 * 64
     assert len(np.unique(np.concatenate(batches))) == 200  # one epoch covers every example once
-    assert snaps[4].epoch == pytest.approx(4 * 64 / 200)
+    assert snaps[4].epoch == 1.0  # four batches (64, 64, 64 and the 8 left over) are one epoch
+    assert snaps[2].epoch == pytest.approx(128 / 200)
+
+
+def test_epochs_count_the_short_last_batch():
+    """1,348 examples in batches of 100: an epoch is 14 steps (13 of 100 and one of 48), so 20 epochs
+    are 280 steps and epoch 20.0, not 280 x 100 / 1,348 = 20.77."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((1348, 3)), rng.integers(0, 2, 1348)
+    trainer = Trainer(Network([3, 4, 1]), X, y, batch_size=100, seed=0)
+    sizes, epochs = [], []
+    for snap in trainer.snapshots(every=1, steps=280):
+        sizes.append(len(snap.batch))
+        epochs.append(snap.epoch)
+    assert trainer.step == 280 and epochs[-1] == 20.0
+    assert sizes[:14] == [100] * 13 + [48]
+    assert [epochs[14 * e] for e in range(21)] == list(range(21))  # a whole number after every 14th step
+    assert epochs[7] == pytest.approx(700 / 1348)  # halfway through the first epoch's batches
+    assert np.all(np.diff(epochs) > 0)
 
 
 def test_histogram_counts_agrees_with_numpy():

@@ -29,11 +29,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer import datasets, initializers
+from explorer import datasets
 from explorer.apps.figure import Figure, steady_range
 from explorer.apps.live import LiveApp
 from explorer.initializers import Initializer
 from explorer.network import Network
+from explorer.starts import CATALOGUE
 from explorer.training import History, Snapshot, Trainer
 
 HIDDEN_LAYERS = (100, 100)
@@ -59,13 +60,12 @@ class Start:
 
 
 STARTS: dict[str, Start] = {
-    "he": Start("He", "He: randn·√(2/n)", initializers.he_normal, "#2ca02c"),
-    "xavier": Start("Xavier", "Xavier: randn·√(2/(n_in+n_out))", initializers.xavier_normal, "#1f77b4"),
-    "small": Start("0.01·randn", "0.01·randn", lambda: initializers.normal(0.01), "#ff7f0e"),
-    "zeros": Start("zeros", "zeros", initializers.zeros, "#7f7f7f"),
+    "he": Start("He", CATALOGUE["he"].label, CATALOGUE["he"].make, "#2ca02c"),
+    "xavier": Start("Xavier", CATALOGUE["glorot_normal"].label, CATALOGUE["glorot_normal"].make, "#1f77b4"),
+    "small": Start("0.01·randn", CATALOGUE["normal_0.01"].label, CATALOGUE["normal_0.01"].make, "#ff7f0e"),
+    "zeros": Start("zeros", CATALOGUE["zeros"].label, CATALOGUE["zeros"].make, "#7f7f7f"),
     # The source's comments point out its slip: a std of 2/sqrt(n), i.e. a variance of 4/n, twice He's.
-    "typo": Start("typo", "2/sqrt(n) (the typo)", lambda: initializers.variance_scaling(4.0, "fan_in", "normal"),
-                  "#d62728"),
+    "typo": Start("typo", CATALOGUE["typo"].label, CATALOGUE["typo"].make, "#d62728"),
 }
 FOUR = ("he", "xavier", "small", "zeros")
 # The curves of each start, in the figure's order; the trace of start "he"'s test cost is named "he test cost".

@@ -23,11 +23,12 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer import datasets, initializers
+from explorer import datasets
 from explorer.apps.figure import Figure, binary_rows, colour_image, png_uri, steady_range
 from explorer.apps.live import LiveApp
 from explorer.initializers import Initializer
 from explorer.network import Network
+from explorer.starts import CATALOGUE
 from explorer.training import History, Snapshot, Trainer
 
 HIDDEN_LAYERS = (300, 300, 300, 300)
@@ -36,14 +37,13 @@ BINS = 49  # an odd number, so that 0 sits in the middle of a bin rather than on
 IMAGES_SHOWN = 16  # the first images of each batch, in a 4 x 4 mosaic
 MNIST_TRAIN, MNIST_TEST = 10_000, 1_000  # MNIST subset: keeps memory and the test pass per snapshot small
 
+# The starts offered, from the catalogue (explorer.starts): dropdown value (what share links hold): its key there.
+# "xavier" is N(0, 1/n_in), which the deeplearning.ai article calls Xavier; its label says so.
+PICKED = {"zeros": "zeros", "uniform": "uniform_fan_in", "xavier": "article_xavier", "normal": "normal_1", "he": "he"}
 # key: (label, recipe); the recipe gets the free scale v (only the last one uses it).
 INITIALIZATIONS: dict[str, tuple[str, Callable[[float], Initializer]]] = {
-    "zeros": ("zeros", lambda v: initializers.zeros()),
-    "uniform": ("uniform U(-1/√n, 1/√n)", lambda v: initializers.variance_scaling(1 / 3, "fan_in", "uniform")),
-    "xavier": ("Xavier N(0, 1/n)", lambda v: initializers.lecun_normal()),
-    "normal": ("standard normal N(0, 1)", lambda v: initializers.normal(1.0)),
-    "he": ("He N(0, 2/n)", lambda v: initializers.he_normal()),
-    "scale": ("free scale N(0, v/n)", lambda v: initializers.variance_scaling(v, "fan_in", "normal")),
+    **{value: (CATALOGUE[key].label, lambda v, start=CATALOGUE[key]: start.make()) for value, key in PICKED.items()},
+    "scale": (CATALOGUE["free_fan_in"].label, CATALOGUE["free_fan_in"].make),
 }
 
 # key: (label, x-range of its histograms). The range is the same for every layer, so shapes compare.

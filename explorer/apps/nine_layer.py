@@ -26,11 +26,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer import datasets, initializers, theory
+from explorer import datasets, theory
 from explorer.apps.figure import Figure, axis_end, log_ticks, steady_range
 from explorer.apps.live import LiveApp
 from explorer.initializers import Initializer
 from explorer.network import Network
+from explorer.starts import CATALOGUE
 from explorer.training import History, Snapshot, Trainer
 
 L = 10
@@ -151,13 +152,13 @@ class NineLayerApp(LiveApp):
 
     def initializer(self) -> Initializer:
         alpha = self.chosen_alpha()
-        return initializers.xavier_normal() if alpha is None else initializers.identity(alpha)
+        return CATALOGUE["glorot_normal"].make() if alpha is None else CATALOGUE["identity"].make(alpha)
 
     def gain(self) -> float:
         """What each layer multiplies a signal by: alpha exactly, or for Xavier sqrt(n Var(W)) on average."""
         alpha = self.chosen_alpha()
         if alpha is None:
-            return theory.layer_gain(2, initializers.xavier_normal().variance((2, 2)))
+            return theory.layer_gain(2, CATALOGUE["glorot_normal"].make().variance((2, 2)))
         return alpha
 
     def settings_label(self) -> str:

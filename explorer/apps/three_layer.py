@@ -23,11 +23,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer import datasets, initializers
+from explorer import datasets
 from explorer.apps.figure import colour_image, png_uri
 from explorer.apps.live import LiveApp
 from explorer.initializers import Initializer
 from explorer.network import Network
+from explorer.starts import CATALOGUE
 from explorer.training import History, Snapshot, Trainer
 
 # label: (layer sizes, learning rate, steps per press of Train)
@@ -39,7 +40,7 @@ ARCHITECTURES: dict[str, tuple[list[int], float, int]] = {
 
 def scaled(v: float) -> Initializer:
     """W = randn * sqrt(v / fan_in), the rule of the classic demonstration (v = 0 means all zeros)."""
-    return initializers.zeros() if v == 0 else initializers.variance_scaling(v, "fan_in", "normal")
+    return CATALOGUE["free_fan_in"].make(v)
 
 
 # The four starts of the classic demonstration, in the order they are stacked in compare mode.
@@ -50,13 +51,14 @@ CLASSIC: dict[str, tuple[str, float, str]] = {  # key: (label, v, colour)
     "large": ("too large (v = 100)", 100.0, "#d62728"),
 }
 
-# Every choice of the initialization dropdown: key: (label, recipe of the free scale v).
+# Every choice of the initialization dropdown: key: (label, recipe of the free scale v). Past the classic four,
+# starts from the catalogue (explorer.starts), under the dropdown values that share links use.
 INITIALIZATIONS: dict[str, tuple[str, Callable[[float], Initializer]]] = {
     **{key: (label, lambda _, v=v: scaled(v)) for key, (label, v, _) in CLASSIC.items()},
-    "constant": ("constant (every weight 0.5)", lambda _: initializers.constant(0.5)),
-    "xavier": ("Xavier N(0, 2/(n_in+n_out))", lambda _: initializers.xavier_normal()),
-    "he": ("He N(0, 2/n_in)", lambda _: initializers.he_normal()),
-    "scale": ("free scale N(0, v/n_in)", scaled),
+    "constant": (CATALOGUE["constant"].label, lambda _: CATALOGUE["constant"].make()),
+    "xavier": (CATALOGUE["glorot_normal"].label, lambda _: CATALOGUE["glorot_normal"].make()),
+    "he": (CATALOGUE["he"].label, lambda _: CATALOGUE["he"].make()),
+    "scale": (CATALOGUE["free_fan_in"].label, scaled),
 }
 
 GRID = 50  # the decision boundary is drawn on a GRID x GRID probe

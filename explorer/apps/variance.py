@@ -24,15 +24,14 @@ from plotly.subplots import make_subplots
 
 from explorer import initializers, theory
 from explorer.apps.figure import Figure, draw_then_wrap
+from explorer.starts import CATALOGUE
 
-# key: (label, initializer for a given scale multiplier s)
-INITIALIZERS = {
-    "xavier_in": ("Xavier, forward rule: Var(W) = 1/n_in", lambda s: initializers.variance_scaling(s, "fan_in")),
-    "xavier_out": ("backward rule: Var(W) = 1/n_out", lambda s: initializers.variance_scaling(s, "fan_out")),
-    "xavier_avg": ("Glorot: Var(W) = 2/(n_in + n_out)", lambda s: initializers.variance_scaling(s, "fan_avg")),
-    "he": ("He: Var(W) = 2/n_in", lambda s: initializers.variance_scaling(2 * s, "fan_in")),
-    "typo": ("the typo: std 2/sqrt(n_in)", lambda s: initializers.variance_scaling(4 * s, "fan_in")),
-}
+# The starts offered, from the catalogue (explorer.starts): dropdown value (what share links hold): its key there.
+# "xavier_in" is N(0, 1/n_in), the forward rule, which the deeplearning.ai article calls Xavier.
+PICKED = {"xavier_in": "article_xavier", "xavier_out": "fan_out", "xavier_avg": "glorot_normal", "he": "he",
+          "typo": "typo"}
+# key: (label, initializer for a given scale multiplier s of the variance)
+INITIALIZERS = {value: (CATALOGUE[key].label, CATALOGUE[key].scaled) for value, key in PICKED.items()}
 ACTIVATIONS = {"linear": "linear", "tanh": "tanh (small signal)", "relu": "ReLU"}
 PRODUCT_CASES = (
     (0.8, "n Var(W) = 0.8", "#d62728"),
@@ -41,10 +40,10 @@ PRODUCT_CASES = (
 )
 MODES = (("fan_in", "#1f77b4"), ("fan_out", "#d62728"), ("fan_avg", "#2ca02c"))
 RELU_CASES = (
-    ("He + ReLU", "relu", lambda: initializers.he_normal(), "#2ca02c"),
-    ("Xavier + ReLU", "relu", lambda: initializers.lecun_normal(), "#d62728"),
-    ("Xavier + tanh", "tanh", lambda: initializers.lecun_normal(), "#1f77b4"),
-    ("2/sqrt(n) + ReLU", "relu", lambda: initializers.variance_scaling(4.0, "fan_in"), "#9467bd"),
+    ("He + ReLU", "relu", CATALOGUE["he"].make, "#2ca02c"),
+    ("Xavier + ReLU", "relu", CATALOGUE["article_xavier"].make, "#d62728"),  # N(0, 1/n_in): the article's Xavier
+    ("Xavier + tanh", "tanh", CATALOGUE["article_xavier"].make, "#1f77b4"),
+    ("2/sqrt(n) + ReLU", "relu", CATALOGUE["typo"].make, "#9467bd"),
 )
 TANH_INPUT_STD = 0.1  # tanh is close to linear only for small signals: the tanh cases start there
 EXAMPLES, MODELS = 64, 2  # measured over 64 inputs and 2 independent networks per case
