@@ -77,9 +77,9 @@ def test_training_grows_the_curves_of_every_start(app):
     assert f"epoch {snap.epoch:.1f}" in app.status.value
 
 
-def test_he_learns_the_digits_and_zeros_stays_at_chance(app):
-    app.typo.value = True
-    train_epochs(app, TWELVE_EPOCHS)
+def test_he_learns_the_digits_and_zeros_stays_at_chance(digits_run):
+    app = digits_run.app  # the typo on, trained TWELVE_EPOCHS snapshots (tests/conftest.py)
+    assert len(digits_run.snapshots) == TWELVE_EPOCHS + 1
     assert app.trainer.step == 168 and app.snapshot.epoch > 12
     he, xavier, typo = ys(app, "he", ACC_TEST), ys(app, "xavier", ACC_TEST), ys(app, "typo", ACC_TEST)
     assert he[-1] >= 0.95
