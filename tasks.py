@@ -4,10 +4,14 @@
     python3 tasks.py dashboard [--port 8866] [extra voila options]
     python3 tasks.py test [--no-browser] [extra pytest options]
     python3 tasks.py setup [--test]
+    python3 tasks.py lock
 
 Every command first makes sure `.venv/` (created with the venv module) holds the project
-installed in editable mode. It reinstalls only when pyproject.toml changed since the last
-install (a stamp file inside .venv records its hash), so a second run starts at once.
+installed in editable mode, its dependencies at the exact versions of the lock
+(requirements/dashboard.txt, or requirements/test.txt with the test tools). It reinstalls only
+when pyproject.toml or the lock changed since the last install (a stamp file inside .venv records
+their hashes), so a second run starts at once. `lock` resolves pyproject.toml's dependencies
+afresh with pip and rewrites the lock.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -28,6 +33,11 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".explorer-install.json"
 DASHBOARD = "notebooks/dashboard.ipynb"
+# The lock: exact versions of every package, for one platform (the one CI and Binder run). Each use is resolved
+# from the project with pip: (what pip installs, the lock whose versions it must keep).
+REQUIREMENTS = ROOT / "requirements"
+LOCKS = {"dashboard": (".", None), "test": (".[test]", "dashboard")}
+LOCK_PLATFORM, LOCK_PYTHON = "linux", (3, 11)
 CHROMIUM = os.environ.get("EXPLORER_CHROMIUM", "/usr/bin/chromium")
 
 # nbval mode per notebook. Notebooks are committed WITHOUT outputs (FigureWidget state is
@@ -60,8 +70,13 @@ def check(cmd: list[str | os.PathLike], **kw) -> None:
         sys.exit(f"[tasks] failed ({code}): {' '.join(str(c) for c in cmd)}")
 
 
-def pyproject_hash() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def lock_fits() -> bool:
+    """The lock was resolved for CPython 3.11 on Linux; elsewhere some of its versions may not install."""
+    return sys.platform == LOCK_PLATFORM and sys.version_info[:2] == LOCK_PYTHON
 
 
 def venv_works() -> bool:
@@ -92,15 +107,74 @@ def ensure_env(test: bool) -> None:
             stamp = json.loads(STAMP.read_text())
         except ValueError:
             stamp = {}
-    want = pyproject_hash()
-    if stamp.get("pyproject") == want and (stamp.get("test") or not test):
+    # What the install is made of: pyproject.toml, and each lock installed ("ranges" where the lock does not fit).
+    # An install with the test lock serves the dashboard too (the test lock holds every dashboard pin).
+    uses = ["dashboard", "test"] if test else ["dashboard"]
+    want = {"pyproject": file_hash(ROOT / "pyproject.toml")}
+    for use in uses:
+        want[use] = file_hash(REQUIREMENTS / f"{use}.txt") if lock_fits() else "ranges"
+    if all(stamp.get(key) == value for key, value in want.items()):
         return
-    target = ".[test]" if test else "."
-    say(f"installing the project into .venv (pip install -e '{target}'); first time takes ~2 min")
+    lock = REQUIREMENTS / f"{uses[-1]}.txt"
+    pip = [venv_bin("python"), "-m", "pip", "install", "-q"]
     t0 = time.monotonic()
-    check([venv_bin("python"), "-m", "pip", "install", "-q", "-e", target])
-    STAMP.write_text(json.dumps({"pyproject": want, "test": test}))
+    if lock_fits():
+        say(f"installing {lock.relative_to(ROOT)} and the project into .venv; first time takes ~2 min")
+        check([*pip, "-r", lock])
+        check([*pip, "--no-deps", "-e", "."])
+    else:
+        target = ".[test]" if test else "."
+        say(f"the lock (requirements/) is for CPython {'.'.join(map(str, LOCK_PYTHON))} on Linux, not Python "
+            f"{sys.version.split()[0]} on {sys.platform}: installing from pyproject.toml's ranges instead")
+        check([*pip, "-e", target])
+    STAMP.write_text(json.dumps(want))
     say(f"installed in {time.monotonic() - t0:.0f} s")
+
+
+def lock_name(name: str) -> str:
+    """A package's name as the lock spells it (PEP 503: lower case, runs of -_. as one -)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def cmd_lock(args: argparse.Namespace, extra: list[str]) -> int:
+    """Resolve the project's dependencies afresh with pip and write requirements/<use>.txt.
+
+    pip resolves in a throwaway venv (`pip install --dry-run --ignore-installed --report`: nothing is installed,
+    only the versions it would install are written out), so neither .venv nor the system's packages steer it.
+    The test lock is resolved under the dashboard lock as constraints, so the two agree on every shared package.
+    """
+    if not lock_fits():
+        sys.exit(f"[tasks] the lock is for CPython {'.'.join(map(str, LOCK_PYTHON))} on Linux (CI and Binder): "
+                 f"refresh it there, not with Python {sys.version.split()[0]} on {sys.platform}")
+    import venv
+
+    REQUIREMENTS.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="explorer-lock-") as tmp:
+        venv.EnvBuilder(with_pip=True).create(tmp)
+        python = Path(tmp) / "bin" / "python"
+        for use, (target, keep) in LOCKS.items():
+            report = Path(tmp) / f"{use}.json"
+            cmd = [python, "-m", "pip", "install", "-q", "--dry-run", "--ignore-installed", "--report", report, target]
+            if keep:
+                cmd += ["-c", REQUIREMENTS / f"{keep}.txt"]
+            say(f"resolving {target} ({use})")
+            check(cmd)
+            pins = sorted(
+                (lock_name(item["metadata"]["name"]), item["metadata"]["version"])
+                for item in json.loads(report.read_text())["install"]
+                if lock_name(item["metadata"]["name"]) != "explorer"
+            )
+            header = [
+                f"# The {use} lock: the exact version of every package that `pip install -e '{target}'` needs,",
+                "# resolved for CPython 3.11 on Linux (what CI and Binder run). Generated: do not edit;",
+                "# change pyproject.toml, then run `python3 tasks.py lock` (tests/test_lock.py checks they agree).",
+            ]
+            if keep:
+                header.append(f"# Resolved with requirements/{keep}.txt as constraints: it holds each of its pins.")
+            lines = header + [f"{name}=={version}" for name, version in pins]
+            (REQUIREMENTS / f"{use}.txt").write_text("\n".join(lines) + "\n")
+            say(f"requirements/{use}.txt: {len(pins)} packages")
+    return 0
 
 
 def child_env() -> dict[str, str]:
@@ -271,11 +345,13 @@ def main(argv: list[str]) -> int:
     p.add_argument("--no-browser", action="store_true", help="skip tests marked browser")
     p = sub.add_parser("setup", help="only create/update .venv")
     p.add_argument("--test", action="store_true", help="include the test extra")
+    sub.add_parser("lock", help="resolve pyproject.toml's dependencies afresh (pip) into requirements/*.txt")
     args, extra = parser.parse_known_args(argv)
-    if args.command == "setup" and extra:
+    commands = {"dashboard": cmd_dashboard, "test": cmd_test, "setup": cmd_setup, "lock": cmd_lock}
+    if args.command in ("setup", "lock") and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        return {"dashboard": cmd_dashboard, "test": cmd_test, "setup": cmd_setup}[args.command](args, extra)
+        return commands[args.command](args, extra)
     except KeyboardInterrupt:
         return 130
 

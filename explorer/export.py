@@ -36,6 +36,23 @@ class ExportError(RuntimeError):
     """An export that cannot be made here (for a PNG: no kaleido, or no browser for it to drive)."""
 
 
+def _check_mapping(name: str, value: Any, optional: bool = False) -> None:
+    if not (isinstance(value, Mapping) or (optional and value is None)):
+        allowed = "a mapping (dict) or None" if optional else "a mapping (dict)"
+        raise TypeError(f"{name}={value!r} must be {allowed}, not {type(value).__name__}")
+
+
+def _check_path(path: Any) -> None:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path={path!r} must be a str or a path (os.PathLike), not {type(path).__name__}")
+
+
+def _check_figure(figure: Any) -> None:
+    if not (hasattr(figure, "to_html") and hasattr(figure, "to_image") and hasattr(figure, "layout")):
+        raise TypeError(f"figure={figure!r} must be a plotly figure (go.Figure or go.FigureWidget), "
+                        f"not {type(figure).__name__}")
+
+
 def plain(value: Any) -> Any:
     """`value` with numpy arrays and numbers made into lists, ints and floats, and NaN/inf into None."""
     if isinstance(value, np.ndarray):
@@ -49,11 +66,16 @@ def plain(value: Any) -> Any:
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
-    return value
+    if value is None or isinstance(value, (str, int)):  # bool is an int
+        return value
+    raise TypeError(f"value={value!r} has no JSON form ({type(value).__name__}): give numbers, texts, lists, "
+                    "dicts or numpy arrays")
 
 
 def column_names(width: int, labels: Sequence[str] | None) -> list[str]:
     """Names of a history's columns: the labels when there is one per column, else 0, 1, 2, ..."""
+    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 0:
+        raise ValueError(f"width={width!r} must be a non-negative integer (a history's columns)")
     if labels is not None and len(labels) == width:
         return [str(label) for label in labels]
     return [str(j) for j in range(width)]
@@ -66,6 +88,8 @@ def history_csv(histories: Mapping[str, History], labels: Sequence[str] | None =
 
 def snapshot_summary(snapshot: Snapshot) -> dict:
     """The statistics of a snapshot (per model, and per layer and model), without weights or batches."""
+    if not isinstance(snapshot, Snapshot):
+        raise TypeError(f"snapshot={snapshot!r} must be an explorer.training.Snapshot, not {type(snapshot).__name__}")
     return {name: plain(getattr(snapshot, name)) for name in SNAPSHOT_FIELDS}
 
 
@@ -84,6 +108,11 @@ def run_record(
     labels: one name per model (the columns of a history as wide as the stack).
     settings: anything else worth keeping, e.g. an app's control values.
     """
+    _check_mapping("config", config, optional=True)
+    _check_mapping("histories", histories, optional=True)
+    _check_mapping("settings", settings, optional=True)
+    if labels is not None and (isinstance(labels, str) or not isinstance(labels, Sequence)):
+        raise TypeError(f"labels={labels!r} must be a list of names, one per model, or None")
     histories = dict(histories or {})
     record: dict[str, Any] = {"explorer_version": __version__}
     record["config"] = plain(dict(config)) if config is not None else None
@@ -102,11 +131,14 @@ def run_record(
 
 def record_json(record: Mapping[str, Any]) -> str:
     """A run record as JSON text (strict JSON: NaN and infinity were made null by ``plain``)."""
+    _check_mapping("record", record)
     return json.dumps(plain(dict(record)), indent=1, allow_nan=False)
 
 
 def save_run(path: str | os.PathLike, record: Mapping[str, Any]) -> dict[str, Path]:
     """Write PATH.json (the whole record) and PATH.csv (its histories, long format); return both paths."""
+    _check_path(path)
+    _check_mapping("record", record)
     base = Path(path)
     base.parent.mkdir(parents=True, exist_ok=True)
     json_path, csv_path = base.with_name(base.name + ".json"), base.with_name(base.name + ".csv")
@@ -117,6 +149,7 @@ def save_run(path: str | os.PathLike, record: Mapping[str, Any]) -> dict[str, Pa
 
 def records_csv(record: Mapping[str, Any]) -> str:
     """The histories of a run record as CSV text, like ``history_csv``."""
+    _check_mapping("record", record)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["series", "step", "column", "value"])
@@ -133,6 +166,7 @@ def records_csv(record: Mapping[str, Any]) -> str:
 
 def figure_html(figure: Any) -> str:
     """The figure as one standalone HTML page, plotly.js included (about 4.8 MB): opens without a network."""
+    _check_figure(figure)
     return figure.to_html(include_plotlyjs=True, full_html=True)
 
 
@@ -144,6 +178,14 @@ def figure_png(figure: Any, width: int | None = None, height: int | None = None,
     BROWSER_PATH. Each call starts the browser anew: a few seconds. Raises ExportError when kaleido
     or a browser is missing, saying what to install.
     """
+    _check_figure(figure)
+    for name, pixels in (("width", width), ("height", height)):
+        if pixels is not None and (isinstance(pixels, bool) or not isinstance(pixels, (int, np.integer))
+                                   or not 10 <= pixels <= 10_000):
+            raise ValueError(f"{name}={pixels!r} must be None or a whole number of pixels from 10 to 10,000")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)) \
+            or not 0 < scale <= 10:
+        raise ValueError(f"scale={scale!r} must be a number above 0 and at most 10")
     try:
         import kaleido  # noqa: F401  (plotly.io.to_image imports it itself; checked here for a clear message)
     except ImportError:
@@ -161,6 +203,8 @@ def figure_png(figure: Any, width: int | None = None, height: int | None = None,
 
 def save_figure(figure: Any, path: str | os.PathLike) -> Path:
     """Write the figure to PATH: .html (standalone) or .png, chosen by the suffix."""
+    _check_figure(figure)
+    _check_path(path)
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".html", ".png"):

@@ -16,6 +16,7 @@ environment when the kernel starts), so a dashboard reads ``os.environ.get("QUER
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,9 +42,27 @@ class Control:
     low: float | None = None
     high: float | None = None
 
+    def __post_init__(self) -> None:
+        _check_text("kind", self.kind)  # another kind is refused by coerce: it cannot be set from a link
+        if not all(isinstance(choice, str) for choice in self.choices):
+            raise TypeError(f"choices={self.choices!r} must be texts")
+        for name in ("low", "high"):
+            bound = getattr(self, name)
+            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, numbers.Real)
+                                      or math.isnan(bound)):
+                raise ValueError(f"{name}={bound!r} must be a number or None")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low={self.low!r} is above high={self.high!r}")
+
+
+def _check_text(name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{name}={value!r} must be a str, not {type(value).__name__}")
+
 
 def shown(text: str) -> str:
     """`text` shortened for a message."""
+    _check_text("text", text)
     return repr(text if len(text) <= SHOWN else text[:SHOWN] + "...")
 
 
@@ -54,6 +73,8 @@ def parse_query(query: str | None) -> tuple[dict[str, str], list[str]]:
     its last value, with a problem saying so. A query that is too long or has too many fields is
     dropped whole.
     """
+    if query is not None:
+        _check_text("query", query)
     query = (query or "").lstrip("?")
     if not query:
         return {}, []
@@ -77,6 +98,10 @@ def parse_query(query: str | None) -> tuple[dict[str, str], list[str]]:
 def coerce(key: str, text: str, control: Control) -> Any:
     """The value `text` stands for, as `control` accepts it; ValueError naming the key, the value and what
     is allowed otherwise."""
+    _check_text("key", key)
+    _check_text(key, text)
+    if not isinstance(control, Control):
+        raise TypeError(f"control={control!r} must be an explorer.share.Control")
     text = text.strip()
     if control.kind == "choice":
         if text in control.choices:
@@ -117,24 +142,37 @@ def format_value(value: Any) -> str:
     """How a control's value is written in a link: true/false, the shortest exact float, or the text."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, numbers.Real) and not math.isfinite(value):
+        raise ValueError(f"value={value!r} cannot be written in a link: a number must be finite")
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    if isinstance(value, (str, numbers.Real)):
+        return str(value)
+    raise TypeError(f"value={value!r} cannot be written in a link: give true/false, a number or a text, "
+                    f"not {type(value).__name__}")
 
 
 def make_query(demo: str, values: Mapping[str, Any]) -> str:
     """The relative link "?demo=...&key=value..." for `demo` with these control values."""
+    _check_text("demo", demo)
+    if not demo:
+        raise ValueError("demo='' must name a demo")
+    if not isinstance(values, Mapping):
+        raise TypeError(f"values={values!r} must be a mapping of control names to values")
     pairs = [("demo", demo), *((key, format_value(value)) for key, value in values.items())]
     return "?" + urlencode(pairs, quote_via=quote, safe="")
 
 
 def slug(module: str) -> str:
     """A demo's name in links: its module with dashes, e.g. three_layer -> three-layer."""
+    _check_text("module", module)
     return module.replace("_", "-")
 
 
 def choose_demo(name: str | None, modules: Sequence[str]) -> tuple[int | None, list[str]]:
     """The index of the demo called `name` (a slug) among `modules`, or None with a problem."""
+    if isinstance(modules, str) or not isinstance(modules, Sequence):
+        raise TypeError(f"modules={modules!r} must be a list of module names, not {type(modules).__name__}")
     if name is None:
         return None, []
     names = [slug(m) for m in modules]

@@ -53,10 +53,24 @@ Progress = Callable[[int, int], None]  # progress(runs done, runs in all)
 # The cache: one .npz of arrays and one .json of the configuration per result.
 
 
+def _check_kind(kind: str, config: Mapping) -> None:
+    """A kind is part of a file name (letters, digits, - and _); a configuration is a mapping of JSON values."""
+    if not isinstance(kind, str) or not kind or not all(c.isalnum() or c in "-_" for c in kind):
+        raise ValueError(f"kind={kind!r} must be a non-empty name of letters, digits, - and _")
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config={config!r} must be a mapping (a dict of JSON values), not {type(config).__name__}")
+    try:
+        json.dumps(config, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"config={config!r} must hold JSON values only (finite numbers): {error}") from None
+
+
 def cache_directory(path: str | os.PathLike | None = None) -> Path:
     """Where results are kept: `path`, else $EXPLORER_CACHE_DIR, else $XDG_CACHE_HOME/explorer, else
     ~/.cache/explorer."""
     if path is not None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path={path!r} must be a str or a path (os.PathLike), not {type(path).__name__}")
         return Path(path)
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
@@ -69,6 +83,7 @@ def cache_key(kind: str, config: Mapping) -> str:
 
     Any change to any field gives another key; the package version is part of the configuration that
     `TrainabilityConfig.as_dict` writes, so a new engine never reads an old engine's numbers."""
+    _check_kind(kind, config)
     text = json.dumps({"kind": kind, "format": CACHE_FORMAT, "config": config}, sort_keys=True,
                       separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
@@ -98,6 +113,8 @@ def save(kind: str, config: Mapping, arrays: Mapping[str, np.ndarray],
          directory: str | os.PathLike | None = None, extra: Mapping | None = None) -> Path:
     """Store the arrays and the configuration; each file is written whole or not at all (temporary file, then
     rename), so a reader never sees half a result. `extra` (timings, say) goes into the JSON only."""
+    if not isinstance(arrays, Mapping) or not all(isinstance(name, str) for name in arrays):
+        raise TypeError(f"arrays={arrays!r} must be a mapping of names to numpy arrays")
     npz, meta = cache_paths(kind, config, directory)
     npz.parent.mkdir(parents=True, exist_ok=True)
     for path, write in ((npz, lambda f: np.savez(f, **arrays)),
@@ -195,8 +212,19 @@ class TrainabilityMap:
     path: Path | None = field(default=None, repr=False)
 
 
+def _check_config(config: TrainabilityConfig) -> None:
+    if not isinstance(config, TrainabilityConfig):
+        raise TypeError(f"config={config!r} must be a TrainabilityConfig")
+
+
+def _check_depth(depth: int) -> None:
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or not 1 <= depth <= 500:
+        raise ValueError(f"depth={depth!r} must be an integer from 1 to 500 (hidden layers)")
+
+
 def task_data(config: TrainabilityConfig) -> tuple[np.ndarray, np.ndarray, str]:
     """Inputs, labels and output layer of the configuration's task (the same arrays every time)."""
+    _check_config(config)
     if config.dataset == "digits":
         data = datasets.digits()
         order = np.random.default_rng([config.seed, 7]).permutation(len(data))[: config.examples]
@@ -208,12 +236,15 @@ def task_data(config: TrainabilityConfig) -> tuple[np.ndarray, np.ndarray, str]:
 
 def model_seeds(config: TrainabilityConfig, depth: int) -> list[int]:
     """The seed of each model (one per sigma_w^2) of a depth: from (seed, depth), the same wherever it runs."""
+    _check_config(config)
+    _check_depth(depth)
     return [int(s) for s in np.random.SeedSequence([config.seed, depth]).generate_state(len(config.sigma_w2))]
 
 
 def train_depth(config: TrainabilityConfig, depth: int) -> dict[str, np.ndarray]:
     """Train one stacked network per depth: its K models are the sigma_w^2 values. Returns per-model arrays
     cost, accuracy, initial_cost and diverged (shape K)."""
+    _check_depth(depth)
     X, y, output = task_data(config)
     n_out = 10 if output == "softmax" else 1
     bias = initializers.normal(math.sqrt(config.sigma_b2)) if config.sigma_b2 > 0 else initializers.zeros()
@@ -243,8 +274,7 @@ def trainability_map(config: TrainabilityConfig | None = None, *, progress: Prog
     then run on its workers through joblib's "dask" backend (n_jobs is ignored).
     """
     config = config or TrainabilityConfig()
-    if not isinstance(config, TrainabilityConfig):
-        raise TypeError(f"config={config!r} must be a TrainabilityConfig")
+    _check_config(config)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs={n_jobs!r} must be a positive integer, or -1 for every core")
     key = config.as_dict()
@@ -277,6 +307,7 @@ def trainability_map(config: TrainabilityConfig | None = None, *, progress: Prog
 def cached_trainability_map(config: TrainabilityConfig,
                             directory: str | os.PathLike | None = None) -> TrainabilityMap | None:
     """The stored map for `config`, or None if it was never computed (nothing is trained here)."""
+    _check_config(config)
     key = config.as_dict()
     stored = load("trainability", key, directory)
     if stored is None:
@@ -299,6 +330,11 @@ def run_depths(config: TrainabilityConfig, n_jobs: int = 1, client=None):
 
     In one process the shallow networks go first, so progress shows early; with several workers the deepest go
     first, so that the longest jobs do not start last while the other workers wait."""
+    _check_config(config)  # at the call: a generator's body runs nothing until its first next()
+    return _run_depths(config, n_jobs, client)
+
+
+def _run_depths(config: TrainabilityConfig, n_jobs: int, client):
     import joblib
 
     if client is not None:
@@ -318,6 +354,11 @@ def xi_c_line(config: TrainabilityConfig, factor: float = 6.0, sigma_w2: Sequenc
     Schoenholz et al. found networks trainable. sigma_w2: where to evaluate it (default: 80 values across the
     map). quadrature: Gauss-Hermite nodes per dimension (40: xi_c within about 1e-3 relative, and quick)."""
     from explorer import theory
+
+    _check_config(config)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float, np.integer, np.floating)) \
+            or not 0 < factor < math.inf:
+        raise ValueError(f"factor={factor!r} must be a positive finite number (the depth is factor * xi_c)")
 
     sw = np.asarray(sigma_w2 if sigma_w2 is not None else
                     np.linspace(min(config.sigma_w2), max(config.sigma_w2), 80), dtype=np.float64)

@@ -13,6 +13,9 @@ import atexit
 import os
 import shutil
 import tempfile
+from types import SimpleNamespace
+
+import pytest
 
 _JUPYTER_TMP = tempfile.mkdtemp(prefix="explorer-test-jupyter-")
 for _var, _sub in [
@@ -25,3 +28,28 @@ for _var, _sub in [
     os.makedirs(os.environ[_var], exist_ok=True)
 os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 atexit.register(shutil.rmtree, _JUPYTER_TMP, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def digits_run():
+    """The digits network, trained once for the whole session: the digits demo's run of 64-100-100-10 (ReLU,
+    softmax) from its five starts stacked (He, Xavier, 0.01·randn, zeros and the 2/sqrt(n) typo, in this order),
+    on the same batches, for 12 epochs at learning rate 0.1, with a snapshot every half epoch (7 steps).
+
+    app        the DigitsMLPApp after the run (its figure drawn)
+    snapshots  the 25 snapshots, steps 0, 7, ..., 168
+    data       its data set (X, y, X_test, y_test, ...)
+
+    Read-only: a test that trains further or changes a control makes its own app.
+    """
+    from explorer.apps.digits_mlp import DigitsMLPApp
+
+    app = DigitsMLPApp()
+    app.use_ack_gate = False
+    app.typo.value = True
+    snapshots = [app.snapshot]
+    for _ in range(24):
+        app.pull(1)
+        snapshots.append(app.snapshot)
+    app.draw()
+    return SimpleNamespace(app=app, snapshots=snapshots, data=app.digit_data())

@@ -7,6 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
+from test_live_figure import train_to
 
 from explorer import datasets
 from explorer.apps import three_layer
@@ -80,8 +81,8 @@ def test_zero_init_draws_every_hidden_unit_alike_before_and_after_training(app):
     assert app.init.value == "zero"
     assert all_units_alike(app)
     assert {width for width, _ in drawn_links(app).values()} == {three_layer.THINNEST}
-    asyncio.run(app.train(seconds=0.5))
-    assert app.trainer.step >= app.every
+    train_to(app, 5)
+    assert app.trainer.step == 5 * app.every
     assert all_units_alike(app)
     low, high = app.figure.layout.yaxis.range  # the flat cost gets a readable axis, not a sliver of 1e-16
     assert high - low >= 1 and low < np.log10(np.log(2)) < high
@@ -235,7 +236,7 @@ def test_a_diverging_model_is_marked_and_its_curve_ends_without_nan(app):
     app.init.value = "scale"
     app.scale.value = 1e4
     assert app.snapshot.cost[0] == pytest.approx(119_000, rel=0.01)
-    asyncio.run(app.train(seconds=3))
+    asyncio.run(app.train())  # ends when every model has diverged (or after the press's 5,000 steps)
     assert app.finished and not app.running and app.train_button.disabled
     assert app.snapshot.diverged_at[0] == 2
     assert "DIVERGED at step 2" in app.status.value
@@ -264,7 +265,7 @@ def test_numbers_quoted_in_the_notebook(app):
 
 def test_redraw_payload_stays_small(app):
     app.mode.value = "compare"
-    asyncio.run(app.train(seconds=0.3))
+    train_to(app, 30)
     import json
 
     size = len(json.dumps(app.figure.to_plotly_json(), default=lambda a: np.asarray(a).tolist()))

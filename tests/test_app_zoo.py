@@ -1,9 +1,9 @@
 """The initializer zoo app: seven starts of one network as one stack; its figure follows the engine."""
 
-import asyncio
 
 import numpy as np
 import pytest
+from test_live_figure import train_to
 
 from explorer import initializers
 from explorer.apps.zoo import PANELS, ZooApp, load_digits
@@ -93,6 +93,6 @@ def test_bad_learning_rate_is_a_message_not_a_traceback(app):
 
 def test_training_in_the_background_grows_the_curves(app):
     app.depth.value = 2
-    asyncio.run(app.train(seconds=0.5))
-    assert app.trainer.step > 0
+    train_to(app, 3)
+    assert app.trainer.step == 3 * app.every
     assert len(ys(app, "he", COST)) > 1

@@ -1,5 +1,7 @@
 """figure.FigureWidget: a redraw report that plotly cannot merge still acknowledges the redraw (the ack gate)."""
 
+import asyncio
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -152,6 +154,15 @@ def test_the_first_state_is_drawn_into_the_widget_without_an_error():
     app = HistogramsApp()
     assert app.message.value == ""
     assert np.asarray(app.figure.data[8].z).max() > 0  # the mosaic of the first batch
+
+
+def train_to(app, snapshots: int) -> None:
+    """Run the app's training loop (LiveApp.train) until it has taken `snapshots` more snapshots: the end is a
+    fixed point whatever the machine's speed (a timed run, train(seconds=...), reaches further on a faster one).
+    How many redraws the loop makes on the way still depends on the speed (at most max_fps a second)."""
+    app.stop_at = app.trainer.step + snapshots * app.every
+    asyncio.run(app.train())
+    assert app.trainer.step == app.stop_at or app.finished
 
 
 def capture_messages(figure):

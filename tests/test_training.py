@@ -194,13 +194,10 @@ def test_histogram_counts_agrees_with_numpy():
         assert np.array_equal(counts[k], np.histogram(v, edges)[0])
 
 
-def test_training_learns_digits_with_he():
-    d = datasets.digits()
-    train, test = datasets.train_test_split(d, 0.25, seed=0)
-    Xtr, Xte = datasets.standardize(train.X, test.X)
-    net = Network([64, 100, 100, 10], hidden="relu", output="softmax", init="he_normal", seed=0)
-    trainer = Trainer(net, Xtr, train.y, lr=0.1, batch_size=100, seed=0, evaluate={"test": (Xte, test.y)})
-    last = list(trainer.snapshots(every=100, steps=300))[-1]
+def test_training_learns_digits_with_he(digits_run):
+    """The session's digits run (tests/conftest.py): 64-100-100-10 from He's start (model 0), 168 steps of SGD."""
+    last = digits_run.snapshots[-1]
+    assert repr(digits_run.app.trainer.net.inits[0]) == repr(initializers.he_normal())
     assert last.evaluation["test"][1][0] > 0.93
 
 

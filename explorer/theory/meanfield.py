@@ -107,10 +107,23 @@ def _as_float_array(name: str, value, *, low: float = 0.0, high: float = np.inf)
     return array
 
 
+def _check_variance(name: str, q) -> np.ndarray:
+    """A variance q >= 0 (an array, or +inf where a length has blown up), never NaN: sqrt(-1) would be a silent
+    NaN."""
+    q = np.asarray(q, dtype=np.float64)
+    if np.any(np.isnan(q) | (q < 0)):
+        raise ValueError(f"{name}={_shown(q)} must be a variance: numbers >= 0, not NaN")
+    return q
+
+
+def _shown(array: np.ndarray) -> str:
+    return repr(array.item()) if array.ndim == 0 else f"array of shape {array.shape}"
+
+
 def gaussian_mean(f, q, points: int = QUADRATURE_POINTS) -> np.ndarray:
     """E[f(sqrt(q) z)] for z ~ N(0, 1), by Gauss-Hermite quadrature; q may be an array."""
     z, w = hermite_nodes(points)
-    u = np.sqrt(np.asarray(q, dtype=np.float64))[..., None] * z
+    u = np.sqrt(_check_variance("q", q))[..., None] * z
     return f(u) @ w
 
 
@@ -118,7 +131,11 @@ def gaussian_pair_mean(f, g, q, c, points: int = QUADRATURE_POINTS) -> np.ndarra
     """E[f(u1) g(u2)] for u1 = sqrt(q) z1, u2 = sqrt(q) (c z1 + sqrt(1 - c^2) z2), z1, z2 ~ N(0, 1) independent:
     two Gaussians of variance q and correlation c. A tensor grid of Gauss-Hermite nodes; q and c broadcast."""
     z, w = hermite_nodes(points)
-    q, c = np.broadcast_arrays(np.asarray(q, dtype=np.float64), np.clip(np.asarray(c, dtype=np.float64), -1, 1))
+    q = _check_variance("q", q)
+    c = np.asarray(c, dtype=np.float64)
+    if np.any(np.isnan(c) | (np.abs(c) > 1 + 1e-12)):  # a rounding step past +-1 is clipped below
+        raise ValueError(f"c={_shown(c)} must be a correlation: numbers from -1 to 1")
+    q, c = np.broadcast_arrays(q, np.clip(c, -1, 1))
     root_q = np.sqrt(q)[..., None, None]
     c = c[..., None, None]
     z1, z2 = z[:, None], z[None, :]
@@ -130,6 +147,8 @@ def gaussian_pair_mean(f, g, q, c, points: int = QUADRATURE_POINTS) -> np.ndarra
 def length_map(q, sigma_w2, sigma_b2, activation: str = "tanh", points: int = QUADRATURE_POINTS) -> np.ndarray:
     """One layer of the length map: q^l = sigma_w^2 E[phi(sqrt(q^{l-1}) z)^2] + sigma_b^2 (Poole et al. 2016, eq. 3)."""
     phi = _check_activation(activation)
+    sigma_w2 = _as_float_array("sigma_w2", sigma_w2, low=0.0, high=1e3)
+    sigma_b2 = _as_float_array("sigma_b2", sigma_b2, low=0.0, high=1e3)
     return sigma_w2 * gaussian_mean(lambda u: _phi(phi, u) ** 2, q, points) + sigma_b2
 
 
@@ -303,6 +322,8 @@ def critical_sigma_w2(sigma_b2, activation: str = "tanh", low: float = 0.05, hig
     """
     phi = _check_activation(activation)
     sb = _as_float_array("sigma_b2", sigma_b2, low=0.0, high=1e3)
+    if not 0 < float(_as_float_array("low", low, high=1e3)) < float(_as_float_array("high", high, high=1e3)):
+        raise ValueError(f"low={low!r} and high={high!r} must bracket the edge: 0 < low < high")
 
     def g(sw):
         return 1.0 - chi_1(sw, sb, phi, points)  # >= 0 below the edge

@@ -151,12 +151,27 @@ def open_demo(voila_server, page, demo: str, cost_trace: int) -> None:
     dk.wait_until_static(page, quiet=1.0)
 
 
-def quick_redraws_then_pause(page, panels: str, quick: int) -> tuple[dict, int]:
-    """Train until `quick` quick redraws came (or the run ended), press Pause and wait for the figure to be still;
-    return what the page script `panels` reads then, and the step in the status line."""
+def step_redraws(page, panels: str, presses: int) -> dict:
+    """Press Step `presses` times, each one more snapshot and one quick redraw of it (LiveApp.step), waiting for
+    each to be drawn: the redraws come at fixed points, however fast the machine (a count of the redraws made
+    while training depends on its speed). Return what the page script `panels` reads once the figure is still."""
+    for press in range(presses):
+        dk.wait_until(lambda: dk.button(page, "Step").is_enabled(), TIMEOUT, message="Step to be enabled")
+        drawn = page.evaluate(panels)["quick"]
+        dk.button(page, "Step").click()
+        dk.wait_until(lambda drawn=drawn: page.evaluate(panels)["quick"] > drawn, TIMEOUT,
+                      message=f"Step {press + 1}'s redraw")
+    dk.wait_until_static(page, quiet=1.0)
+    return page.evaluate(panels)
+
+
+def train_then_pause(page, panels: str) -> tuple[dict, int]:
+    """Train until at least one more quick redraw came (or the run ended), press Pause and wait for the figure to
+    be still; return what the page script `panels` reads then, and the step in the status line."""
+    quick = page.evaluate(panels)["quick"]
     dk.button(page, "Train").click()
-    dk.wait_until(lambda: page.evaluate(panels)["quick"] >= quick or not dk.training(page), TIMEOUT,
-                  message=f"{quick} quick redraws")
+    dk.wait_until(lambda: page.evaluate(panels)["quick"] > quick or not dk.training(page), TIMEOUT,
+                  message="a quick redraw while training")
     dk.pause(page)
     dk.wait_until(lambda: not dk.training(page), TIMEOUT, message="Pause to take effect")
     dk.wait_until_static(page, quiet=1.0)
@@ -164,19 +179,24 @@ def quick_redraws_then_pause(page, panels: str, quick: int) -> tuple[dict, int]:
 
 
 def test_nine_layer_bars_stay_drawn_through_quick_redraws(voila_server, browser_page, page_errors):
-    """The nine-layer demo redraws while training with Plotly.animate (LiveApp.quick_update), which redraws
-    scatter traces alone: its bars (rectangles of scatter traces, not bar traces) stay drawn in every panel,
-    and full redraws of the figure (a new axis range) are few."""
+    """The nine-layer demo redraws with Plotly.animate (LiveApp.quick_update), which redraws scatter traces
+    alone: its bars (rectangles of scatter traces, not bar traces) stay drawn in every panel through twelve
+    Steps and through training, and full redraws of the figure (a new axis range) are few."""
     page = browser_page
     open_demo(voila_server, page, "nine-layer", cost_trace=COST)
     assert page.evaluate(NINE_LAYER_PANELS)["bars"] == [0, 9, 19]  # 9 activations; 9 dA and 10 dW
     page.evaluate(COUNT_REDRAWS)
 
-    panels, step = quick_redraws_then_pause(page, NINE_LAYER_PANELS, 20)
-    print(f"\n[nine-layer] step {step:,}: {panels['quick']} quick redraws, {panels['full']} full ones")
+    panels = step_redraws(page, NINE_LAYER_PANELS, 12)
+    print(f"\n[nine-layer] 12 Steps: {panels['quick']} quick redraws, {panels['full']} full ones")
     assert panels["bars"] == [0, 9, 19]
-    assert step > 0 and cost_steps(page)[-1] == step
-    assert panels["quick"] >= 10 and panels["full"] <= panels["quick"] / 2
+    assert shown_step(page) == 12 and cost_steps(page)[-1] == 12  # a snapshot every step
+    assert panels["quick"] == 12 and panels["full"] <= panels["quick"] / 2
+
+    panels, step = train_then_pause(page, NINE_LAYER_PANELS)
+    print(f"[nine-layer] trained to step {step:,}: {panels['quick']} quick redraws, {panels['full']} full ones")
+    assert panels["bars"] == [0, 9, 19]
+    assert step > 12 and cost_steps(page)[-1] == step
     assert not dk.page_text_problems(page), dk.page_text_problems(page)
     page_errors.assert_none()
 
@@ -203,26 +223,31 @@ HISTOGRAM_PANELS = """() => {""" + dk._VISIBLE + """
 
 
 def test_histograms_stay_drawn_through_quick_redraws(voila_server, browser_page, page_errors):
-    """The histograms demo redraws while training with Plotly.animate (LiveApp.quick_update): the histograms
-    (filled scatter step lines, not bar traces), their titles, the batch's picture, frames and labels stay drawn
-    in every panel, the picture follows the batch, and full redraws of the figure are few."""
+    """The histograms demo redraws with Plotly.animate (LiveApp.quick_update): the histograms (filled scatter
+    step lines, not bar traces), their titles, the batch's picture, frames and labels stay drawn in every panel
+    through twelve Steps and through training, the picture follows the batch, and full redraws are few."""
     page = browser_page
     open_demo(voila_server, page, "histograms", cost_trace=4)
     before = page.evaluate(HISTOGRAM_PANELS)
     page.evaluate(COUNT_REDRAWS)
 
-    after, step = quick_redraws_then_pause(page, HISTOGRAM_PANELS, 15)
-    print(f"\n[histograms] step {step:,}: {after['quick']} quick redraws, {after['full']} full ones")
-    for panels in (before, after):
+    stepped = step_redraws(page, HISTOGRAM_PANELS, 12)
+    print(f"\n[histograms] 12 Steps: {stepped['quick']} quick redraws, {stepped['full']} full ones")
+    assert shown_step(page) == 120 and dk.trace_values(page, 4, "x")[-1] == 120  # a snapshot every 10 steps
+    assert stepped["quick"] == 12 and stepped["full"] <= stepped["quick"] / 2
+
+    after, step = train_then_pause(page, HISTOGRAM_PANELS)
+    print(f"[histograms] trained to step {step:,}: {after['quick']} quick redraws, {after['full']} full ones")
+    for panels in (before, stepped, after):
         assert panels["filled"] == [1, 1, 1, 1]
         assert [title.split(" · ")[0] for title in panels["titles"]] == [f"layer {l}" for l in range(1, 5)]
         assert len(panels["batch"]) == 16 + 1 and panels["batch"][-1].startswith("batch: ")  # labels, title
         assert panels["frames"] >= 1 and panels["picture"].startswith("data:image/png;base64,")
         # the picture fills its panel: plotly shrinks the panel to keep the pixels square, not widens a range
         assert all(abs(a - b) <= 2 for a, b in zip(panels["picture_box"], panels["panel_box"], strict=True))
-    assert after["picture"] != before["picture"]  # the batch of the step reached, not the first one
-    assert step > 0 and dk.trace_values(page, 4, "x")[-1] == step
-    assert after["quick"] >= 10 and after["full"] <= after["quick"] / 2
+    assert stepped["picture"] != before["picture"]  # the batch of the step reached, not the first one
+    assert after["picture"] != stepped["picture"]
+    assert step > 120 and dk.trace_values(page, 4, "x")[-1] == step
     assert not dk.page_text_problems(page), dk.page_text_problems(page)
     page_errors.assert_none()
 
@@ -237,32 +262,26 @@ DIGITS_PANELS = """() => {""" + dk._VISIBLE + """
 
 
 def test_digits_curves_stay_drawn_through_quick_redraws(voila_server, browser_page, page_errors):
-    """The digits demo redraws while training with Plotly.animate (LiveApp.quick_update): the curves of the
-    four starts stay drawn in every panel and reach the epoch trained, and full redraws of the figure are few.
-    A press of Train (20 epochs) may end within seconds: Train is pressed again until enough redraws came."""
+    """The digits demo redraws with Plotly.animate (LiveApp.quick_update): the curves of the four starts stay
+    drawn in every panel through fifteen Steps (half an epoch each) and through training, reach the epoch
+    trained, and full redraws of the figure are few."""
     page = browser_page
     open_demo(voila_server, page, "digits-mlp", cost_trace=0)
     assert page.evaluate(DIGITS_PANELS)["lines"] == [8, 8, 8]
     page.evaluate(COUNT_REDRAWS)
 
-    for _ in range(5):
-        dk.wait_until(lambda: dk.can_train(page), TIMEOUT, message="Train to be enabled")
-        dk.button(page, "Train").click()
-        dk.wait_until(lambda: page.evaluate(DIGITS_PANELS)["quick"] >= 15 or dk.can_train(page), TIMEOUT,
-                      message="fifteen quick redraws, or the end of the press")
-        if page.evaluate(DIGITS_PANELS)["quick"] >= 15:
-            break
-    if dk.training(page):
-        dk.pause(page)
-    dk.wait_until(lambda: not dk.training(page), TIMEOUT, message="the run to stop")
-    dk.wait_until_static(page, quiet=1.0)
+    stepped = step_redraws(page, DIGITS_PANELS, 15)
+    print(f"\n[digits] 15 Steps: {stepped['quick']} quick redraws, {stepped['full']} full ones")
+    assert stepped["lines"] == [8, 8, 8] and len(dk.trace_values(page, 0, "x")) == 16
+    assert stepped["quick"] == 15 and stepped["full"] <= stepped["quick"] / 2
+
+    train_then_pause(page, DIGITS_PANELS)
     panels = page.evaluate(DIGITS_PANELS)
     epochs = dk.trace_values(page, 0, "x")
     status = page.evaluate("""() => [...document.querySelectorAll('.widget-html-content')]
         .filter(e => e.offsetParent !== null).map(e => e.innerText).find(t => /^epoch [0-9.]+/.test(t))""")
     print(f"\n[digits] {status.split(' ·')[0]}: {panels['quick']} quick redraws, {panels['full']} full ones")
     assert panels["lines"] == [8, 8, 8]
-    assert epochs[-1] > 0 and status.startswith(f"epoch {epochs[-1]:.1f} ")
-    assert panels["quick"] >= 10 and panels["full"] <= panels["quick"] / 2
+    assert len(epochs) > 16 and status.startswith(f"epoch {epochs[-1]:.1f} ")
     assert not dk.page_text_problems(page), dk.page_text_problems(page)
     page_errors.assert_none()
