@@ -128,16 +128,11 @@ def digits_inputs(m: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The built-in 8x8 digits, standardized, in a seeded order; the first `m` of them (all if None)."""
     data = datasets.digits()
     if m is not None:
-        _check_count("m", m, 1, len(data.y))
+        checks.count("m", m, 1, len(data.y))
     order = np.random.default_rng(0).permutation(len(data.y))
     X = datasets.standardize(data.X)[0][order]
     y = data.y[order]
     return (X, y) if m is None else (X[:m], y[:m])
-
-
-def _check_count(name: str, value: int, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ValueError(f"{name}={value!r} must be an integer from {low:,} to {high:,}")
 
 
 def _check_seeds(seeds: Sequence[int]) -> list[int]:
@@ -207,8 +202,8 @@ def glorot_bengio(
     units and a softmax output on `m` of the 8x8 digits; activations and back-propagated gradients at
     initialization, "standard" against "normalized" start. All starts and seeds run as one stack."""
     seeds = _check_seeds(seeds)
-    _check_count("hidden_layers", hidden_layers, 1, 100)
-    _check_count("bins", bins, 2, 1_000)
+    checks.count("hidden_layers", hidden_layers, 1, 100)
+    checks.count("bins", bins, 2, 1_000)
     X, y = digits_inputs(m)
     sizes = [X.shape[1], *[width] * hidden_layers, 10]
     inits = tuple(GLOROT_INITS)
@@ -270,7 +265,7 @@ def he_plain_relu(
     by SGD with momentum 0.9 from Xavier's and He's starts, every start and seed in one stack on the same
     batches."""
     seeds = _check_seeds(seeds)
-    _check_count("depth", depth, 2, 500)  # weight layers: at least one hidden layer
+    checks.count("depth", depth, 2, 500)  # weight layers: at least one hidden layer
     X, y = digits_inputs()
     sizes = [X.shape[1], *[width] * (depth - 1), 10]
     inits = tuple(HE_INITS)
@@ -320,8 +315,8 @@ def cs231n_tanh(layers: int = 10, width: int = 500, m: int = 1000, seed: int = 0
     """The cs231n lecture experiment: `m` inputs drawn from N(0, 1) in `width` dimensions pass through `layers`
     tanh layers of `width` units, without biases, from W = 0.01 randn, W = randn and W = randn / sqrt(n_in).
     The three starts run as one stack on the same inputs."""
-    _check_count("layers", layers, 1, 1_000)
-    _check_count("bins", bins, 2, 1_000)
+    checks.count("layers", layers, 1, 1_000)
+    checks.count("bins", bins, 2, 1_000)
     inits = tuple(CS231N_INITS)
     recipes = [CATALOGUE[CS231N_STARTS[name]].make() for name in inits]
     X = np.random.default_rng(seed).standard_normal((m, width))

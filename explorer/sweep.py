@@ -218,8 +218,8 @@ def _check_config(config: TrainabilityConfig) -> None:
 
 
 def _check_depth(depth: int) -> None:
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or not 1 <= depth <= 500:
-        raise ValueError(f"depth={depth!r} must be an integer from 1 to 500 (hidden layers)")
+    """A depth of the map: a count of hidden layers, from 1 to 500."""
+    checks.count("depth", depth, 1, 500)
 
 
 def task_data(config: TrainabilityConfig) -> tuple[np.ndarray, np.ndarray, str]:

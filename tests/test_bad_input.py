@@ -30,7 +30,7 @@ import plotly.graph_objects as go
 import pytest
 
 import explorer
-from explorer import datasets, export, reproductions, share, sweep, theory
+from explorer import activations, checks, datasets, export, reproductions, share, sweep, theory
 from explorer import initializers as init
 from explorer.network import Network, activate, activation_derivative, loss, loss_and_grad, output_activation
 from explorer.training import History, Trainer, histogram_counts
@@ -38,6 +38,15 @@ from explorer.training import History, Trainer, histogram_counts
 NAN, INF = float("nan"), float("inf")
 
 ROWS: list[tuple[str, type[Exception], tuple[str, ...]]] = [
+    # -- the shared checks and records ----------------------------------------------------------------
+    ("checks.count('steps', -1)", ValueError, ("steps=-1", "non-negative integer")),
+    ("checks.count('depth', 0, 1, 1000)", ValueError, ("depth=0", "from 1 to 1,000")),
+    ("checks.count('width', 3.0)", ValueError, ("width=3.0", "integer")),
+    ("checks.count('models', True, 1)", ValueError, ("models=True", "positive integer")),
+    ("checks.seed(-2)", ValueError, ("seed=-2", "non-negative integer")),
+    ("checks.seed('7')", ValueError, ("seed='7'", "non-negative integer")),
+    ("activations.get('swish')", ValueError, ("'swish'", "valid", "relu", "tanh")),
+    ("activations.get(None)", ValueError, ("None", "valid")),
     # -- initializers -----------------------------------------------------------------------------
     ("init.variance_scaling(scale=-1.0)", ValueError, ("scale", "-1.0", "> 0")),
     ("init.variance_scaling(scale=0)", ValueError, ("scale", "0.0", "> 0", "zeros()")),
@@ -268,9 +277,13 @@ EXEMPT = {
     "datasets.digits": NO_ARGUMENTS,
     "initializers.Initializer": "the base class: each initializer that derives from it has its rows",
     "export.ExportError": "an exception the package raises",
+    "checks.is_count": "a yes-or-no question about any value: every value is an answerable input",
+    "checks.allowed_counts": "words for the bounds the package passes to checks.count (the rows of count check them)",
     **{name: BUILT_BY_THE_PACKAGE for name in (
-        "initializers.LSUVLayer", "datasets.Grid", "theory.VariancePrediction", "theory.VarianceMeasurement",
-        "theory.ChainScales", "theory.MeanField", "theory.PhaseDiagram", "theory.CorrelationMeasurement",
+        "initializers.LSUVLayer", "datasets.Grid", "theory.variance.VariancePrediction",
+        "theory.variance.VarianceMeasurement", "theory.variance.ChainScales", "theory.meanfield.MeanField",
+        "theory.meanfield.PhaseDiagram", "theory.meanfield.CorrelationMeasurement", "activations.Activation",
+        "activations.MeanFieldForms", "starts.Start",
         "network.Forward", "network.Backward", "network.Workspace", "training.SGD", "training.Adam",
         "training.Snapshot", "sweep.TrainabilityMap", "reproductions.ZooStart", "reproductions.GlorotBengio",
         "reproductions.PlainReLU", "reproductions.TanhStack")},
@@ -324,7 +337,8 @@ def _names() -> dict:
     Y = np.array([0, 1, 0, 1, 1])
     net = Network([2, 3, 1], seed=0)
     return dict(
-        np=np, init=init, datasets=datasets, theory=theory, Network=Network, Trainer=Trainer, History=History,
+        np=np, init=init, activations=activations, checks=checks, datasets=datasets, theory=theory, Network=Network,
+        Trainer=Trainer, History=History,
         sweep=sweep, share=share, export=export, reproductions=reproductions, figure=go.Figure(), loss=loss,
         activate=activate, activation_derivative=activation_derivative, loss_and_grad=loss_and_grad,
         output_activation=output_activation, histogram_counts=histogram_counts, NAN=NAN, INF=INF,
@@ -351,18 +365,19 @@ def test_bad_input_is_refused_with_a_message_naming_it(text, error, parts):
 
 
 def public() -> dict[str, object]:
-    """Every public function and class of the engine, by "module.name": what each module explorer/*.py defines
-    under a name without a leading underscore (not what it imports). The apps (explorer/apps/) are widgets,
-    checked by their own tests."""
+    """Every public function and class of the engine, by "module.name": what each module of explorer (and of its
+    subpackages, e.g. theory/meanfield.py as "theory.meanfield") defines under a name without a leading underscore
+    (not what it imports). The apps (explorer/apps/) are widgets, checked by their own tests."""
     found = {}
-    for info in pkgutil.iter_modules(explorer.__path__):
-        if info.ispkg:
+    for info in pkgutil.walk_packages(explorer.__path__, prefix="explorer."):
+        if info.ispkg or info.name.startswith("explorer.apps."):
             continue
-        module = importlib.import_module(f"explorer.{info.name}")
+        module = importlib.import_module(info.name)
+        short = info.name.removeprefix("explorer.")
         for name, value in vars(module).items():
             if not name.startswith("_") and (inspect.isfunction(value) or inspect.isclass(value)) \
                     and value.__module__ == module.__name__:
-                found[f"{info.name}.{name}"] = value
+                found[f"{short}.{name}"] = value
     return found
 
 
@@ -387,7 +402,8 @@ def test_the_table_covers_every_public_function():
     """Each public function and class of the engine appears in at least one row, or in EXEMPT with a reason."""
     functions = public()
     assert {"sweep.save", "share.make_query", "export.save_run", "reproductions.glorot_bengio",
-            "theory.mean_field", "network.Network", "initializers.he_normal"} <= set(functions)
+            "theory.meanfield.mean_field", "theory.variance.propagate_variance", "network.Network",
+            "initializers.he_normal"} <= set(functions)
     covered = set().union(*(called(text) for text, _, _ in ROWS))
     missing = [name for name, value in functions.items() if id(value) not in covered and name not in EXEMPT]
     assert not missing, f"no bad-input row for {missing}: add one to ROWS (or to EXEMPT, saying why)"
