@@ -19,10 +19,10 @@ rather than squeezing its panels into overlapping titles; the controls above it 
 Each demo gets export buttons under it (CSV, JSON, PNG, HTML: explorer.apps.export_controls).
 
 Shareable settings: the page's link can choose the tab and set its controls, e.g.
-`?demo=three-layer&init=zero&seed=3` (explorer.share parses it; in Voila the kernel finds the query in the
-environment variable QUERY_STRING). A key is the attribute name of a control of that demo, a value one it
-accepts; anything else is reported above the tabs. The link for the current settings is shown under the tabs
-and follows every change of tab or control.
+`?demo=three-layer&init=zero&seed=3` (explorer.share parses it; explorer.apps.voila gets it from Voila,
+waiting for the page's request in a pre-warmed kernel). A key is the attribute name of a control of that
+demo, a value one it accepts; anything else is reported above the tabs. The link for the current settings
+is shown under the tabs and follows every change of tab or control.
 
     from explorer.apps.dashboard import Dashboard
     Dashboard().widget
@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import html
 import importlib
-import os
 from typing import Any
 
 import ipywidgets as widgets
 from plotly.basewidget import BaseFigureWidget
 
 from explorer import share
+from explorer.apps import voila
 from explorer.apps.export_controls import ExportControls
 
 # (tab title, module under explorer.apps, class name)
@@ -63,8 +63,9 @@ STYLE = """<style>
 class Dashboard:
     """Tabs of demos, each built on first view; settings from the link's query, and export buttons.
 
-    query: the settings to start from, e.g. "demo=nine-layer&alpha=1.5" (None: the QUERY_STRING that Voila
-        gives the kernel, if any). `first` is the tab shown when the query names no demo.
+    query: the settings to start from, e.g. "demo=nine-layer&alpha=1.5" (None: the page's query that Voila
+        gives the kernel, if any; a kernel from Voila's pool builds the first tab, then waits for its page).
+        `first` is the tab shown when the query names no demo.
     export: put export buttons (CSV, JSON, PNG, HTML) under every demo that has a figure.
     """
 
@@ -77,14 +78,18 @@ class Dashboard:
         self.notice = widgets.HTML(value="")  # what was wrong with the link's settings
         self.link = widgets.HTML(value="")  # the link to the current settings
 
-        params, problems = share.parse_query(os.environ.get("QUERY_STRING", "") if query is None else query)
-        index, more = share.choose_demo(params.pop("demo", None), [module for _, module, _ in self.demos])
-        problems += more
-        first = first if index is None else index
-
         self.tabs = widgets.Tab(children=[self._placeholder(title) for title, _, _ in self.demos],
                                 titles=[title for title, _, _ in self.demos])
         self.tabs.add_class("explorer-tabs")
+        if query is None:
+            if voila.prewarmed():  # build the first tab while the kernel waits in Voila's pool for its page
+                self.open(first)
+            query = voila.request_query()
+
+        params, problems = share.parse_query(query)
+        index, more = share.choose_demo(params.pop("demo", None), [module for _, module, _ in self.demos])
+        problems += more
+        first = first if index is None else index
         self.tabs.selected_index = first
         self.open(first)
         problems += self.apply(first, params)
