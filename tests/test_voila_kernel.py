@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import voila.utils
 
 from explorer.apps import voila as voila_kernel
 from explorer.apps.dashboard import Dashboard
@@ -19,21 +18,21 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def pool_kernel(monkeypatch):
     """This Python as a kernel from Voila's pool: VOILA_PREHEAT set, no QUERY_STRING until a page asks.
-    Voila's wait_for_request is replaced by one that delivers `request["query"]` and notes what was built."""
+    The wait for the request is replaced by one that delivers `request["query"]` and notes what was built."""
     monkeypatch.setenv("VOILA_PREHEAT", "True")
     monkeypatch.setenv("VOILA_KERNEL_ID", "test-kernel")
     monkeypatch.delenv("QUERY_STRING", raising=False)
     request = {"query": "", "waits": 0, "built before": None}
     opened = []  # tab indexes, in the order Dashboard.open was asked for them
 
-    def wait_for_request(url=None):
+    def wait_for_request():
         request["waits"] += 1
         request["built before"] = sorted(set(opened))
-        os.environ["QUERY_STRING"] = request["query"]
+        return {"QUERY_STRING": request["query"], "SERVER_NAME": "127.0.0.1"}
 
     original_open = Dashboard.open
     monkeypatch.setattr(Dashboard, "open", lambda self, index: opened.append(index) or original_open(self, index))
-    monkeypatch.setattr(voila.utils, "wait_for_request", wait_for_request)
+    monkeypatch.setattr(voila_kernel, "wait_for_request", wait_for_request)
     return request
 
 
@@ -58,7 +57,7 @@ def test_a_pool_kernel_with_a_plain_link_shows_the_first_tab(pool_kernel):
 def test_outside_a_pool_nothing_waits(monkeypatch):
     monkeypatch.delenv("VOILA_PREHEAT", raising=False)
     monkeypatch.setenv("QUERY_STRING", "demo=nine-layer&init=small")
-    monkeypatch.setattr(voila.utils, "wait_for_request", lambda url=None: pytest.fail("waited outside a pool"))
+    monkeypatch.setattr(voila_kernel, "wait_for_request", lambda: pytest.fail("waited outside a pool"))
     assert voila_kernel.request_query() == "demo=nine-layer&init=small"
     board = Dashboard()
     assert board.tabs.selected_index == 1 and sorted(board.apps) == [1]  # the first tab is not built
@@ -72,13 +71,24 @@ def test_a_wait_that_could_not_reach_the_server_is_tried_again(monkeypatch):
     monkeypatch.setattr(voila_kernel.time, "sleep", lambda s: None)
     calls = []
 
-    def wait_for_request(url=None):  # Voila's wait returns without the request when the server is not up
-        calls.append(url)
-        if len(calls) == 3:
-            os.environ["QUERY_STRING"] = "seed=4"
+    def wait_for_request():  # the server is not listening yet for the first two
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionRefusedError
+        return {"QUERY_STRING": "seed=4"}
 
-    monkeypatch.setattr(voila.utils, "wait_for_request", wait_for_request)
+    monkeypatch.setattr(voila_kernel, "wait_for_request", wait_for_request)
     assert voila_kernel.request_query() == "seed=4" and len(calls) == 3
+
+
+def test_the_request_comes_from_where_voila_sends_it(monkeypatch):
+    for name, value in {"VOILA_APP_PORT": "9123", "VOILA_SERVER_URL": "/class/", "VOILA_KERNEL_ID": "abc"}.items():
+        monkeypatch.setenv(name, value)
+    for name in ("VOILA_WS_PROTOCOL", "VOILA_APP_IP", "VOILA_WS_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert voila_kernel.request_url() == "ws://127.0.0.1:9123/class/voila/query/abc"
+    monkeypatch.setenv("VOILA_APP_IP", "10.0.0.5")
+    assert voila_kernel.request_url() == "ws://10.0.0.5:9123/class/voila/query/abc"
 
 
 PROBE = """
@@ -86,7 +96,7 @@ import json, sys
 from explorer.apps.dashboard import Dashboard
 board = Dashboard(query="")
 figure = board.apps[0].figure
-loaded = {m: m in sys.modules for m in ("nbformat", "jsonschema")}
+loaded = {m: m in sys.modules for m in ("nbformat", "jsonschema", "voila")}
 import nbformat  # still importable by anything else in the kernel
 print(json.dumps({"loaded": loaded, "traces": len(figure.data), "nbformat": nbformat.__name__}))
 """
@@ -102,4 +112,4 @@ def test_a_voila_kernel_starts_without_notebook_validation(in_voila):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["traces"] > 0 and result["nbformat"] == "nbformat"
     # in Voila, plotly's FigureWidget comes without nbformat and jsonschema; elsewhere plotly is left as it is
-    assert result["loaded"] == {"nbformat": not in_voila, "jsonschema": not in_voila}
+    assert result["loaded"] == {"nbformat": not in_voila, "jsonschema": not in_voila, "voila": False}

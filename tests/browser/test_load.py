@@ -128,6 +128,31 @@ def wait_for_pool(server: browserkit.Server, size: int, timeout: float = 180.0, 
         time.sleep(0.25)
 
 
+def kernel_pid_by_id(server: browserkit.Server) -> dict[str, int]:
+    """The server's kernel processes by kernel id (each is started with its connection file kernel-<id>.json)."""
+    found = {}
+    for pid in kernel_pids(server):
+        try:
+            match = re.search(rb"kernel-([0-9a-f-]{36})\.json", Path(f"/proc/{pid}/cmdline").read_bytes())
+        except OSError:
+            continue
+        if match:
+            found[match.group(1).decode()] = pid
+    return found
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional memory of one process (Pss in /proc/<pid>/smaps_rollup: its private pages, plus its share of
+    the pages it shares with other processes, such as the libraries every kernel maps), MB; 0 if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def server_memory(server: browserkit.Server) -> dict:
     kernels = [rss_mb(pid) for pid in kernel_pids(server)]
     voila = rss_mb(server.proc.pid)

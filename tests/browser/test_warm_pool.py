@@ -1,11 +1,13 @@
 """Pre-warmed kernels: a page served from Voila's pool shows its first plot, a share link's settings are
-applied in a kernel that ran the notebook before the request, and the pool refills for the next page.
+applied in a kernel that ran the notebook before the request, the pool refills for the next page, and a
+closing page's request to shut its kernel down is obeyed.
 
 Voila (voila.json: `preheat_kernel`, `default_pool_size`) keeps kernels that have run the dashboard's
 notebook; the dashboard there waits for its page's request to read the link (explorer.apps.voila)."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -19,6 +21,13 @@ pytestmark = pytest.mark.browser
 DASHBOARD = "notebooks/dashboard.ipynb"
 LOAD_TIMEOUT = 120_000  # ms
 USED = "Using pre-heated kernel"
+# The request Voila's page sends on beforeunload (voila's widgets-manager: navigator.sendBeacon), as a fetch.
+SHUTDOWN = """async (kernel) => {
+    const match = document.cookie.match('\\b_xsrf=([^;]*)\\b');
+    const form = new FormData();
+    form.append('_xsrf', match && match[1] || '');
+    return (await fetch('voila/api/shutdown/' + kernel, {method: 'POST', body: form})).status;
+}"""
 
 
 def test_pages_from_the_pool(voila_server, browser_page, page_errors):
@@ -46,5 +55,12 @@ def test_pages_from_the_pool(voila_server, browser_page, page_errors):
     assert second.locator(".explorer-share-notice").count() == 0
     assert not dk.page_text_problems(page) and not dk.page_text_problems(second)
     page_errors.assert_none()
+
+    # What a page sends as it closes (on beforeunload): its kernel's shutdown, with the page's _xsrf cookie, which
+    # Voila's pages do not get; voila.json lets the request through so that the kernel goes at once.
+    kernel = json.loads(second.evaluate("() => document.getElementById('jupyter-config-data').textContent"))["kernelId"]
+    status = second.evaluate(SHUTDOWN, kernel)
+    assert status == 204, f"the page's shutdown request was refused ({status})"
+    dk.wait_until(lambda: not test_load.kernel_known(server, kernel), 30, message="the closed page's kernel to go")
     print(f"\n[pool] pool ready after {waited:.1f} s; first plot: a share link {linked:.1f} s, "
           f"a plain page from the refilled pool {plain:.1f} s")
