@@ -249,10 +249,10 @@ def cmd_dashboard(args: argparse.Namespace, extra: list[str]) -> int:
             "python3 tasks.py dashboard --Voila.ip=0.0.0.0 (read the README's warning first)")
     else:
         say(f"WARNING: listening on {ip}, with no password: anyone who can reach this port starts a Python "
-            "kernel on this machine (about 150 MB each) running the dashboard.")
+            "kernel on this machine (about 125 MB each) running the dashboard.")
     say(culling_summary())
     if pool:
-        say(f"{pool} pre-warmed kernels wait for pages (about 110 MB each; a page takes one at once and a new one "
+        say(f"{pool} pre-warmed kernels wait for pages (about 125 MB each; a page takes one at once and a new one "
             "starts behind it): for a class, --pool about the number of pages opened at the same moment")
     else:
         say("no pre-warmed kernels: every page waits for its own kernel to start (--pool N keeps N ready)")

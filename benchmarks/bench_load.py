@@ -1,7 +1,7 @@
 """Many users at once: browser sessions against one Voila dashboard server; prints the figures.
 
     .venv/bin/python benchmarks/bench_load.py [--sessions 10] [--cull-idle 60] [--cull-interval 2]
-    .venv/bin/python benchmarks/bench_load.py --pool 10 --waves 1,10,10 [--pool-timeout 600]
+    .venv/bin/python benchmarks/bench_load.py --pool 10 --waves 1,10,10 [--pool-timeout 600] [--voila-option=...]
 
 Without --waves: the scenario of tests/browser/test_load.py (the same code, no pre-warmed kernels): N pages
 opened at once in one headless Chromium, each must render and train on its own; then half close normally
@@ -169,7 +169,7 @@ def capacity(args) -> None:
     log_dir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     print(f"[bench_load] pool {args.pool}, waves {waves}; load average before the server: {load_average()}",
           flush=True)
-    server = test_load.start_server(log_dir, pool=args.pool)
+    server = test_load.start_server(log_dir, pool=args.pool, options=tuple(args.voila_option))
     results = []
     try:
         with sync_playwright() as playwright:
@@ -208,6 +208,8 @@ def main() -> None:
     parser.add_argument("--waves", help="capacity: pages opened at once per wave, e.g. 1,10,10")
     parser.add_argument("--pool", type=int, default=0, help="capacity: pre-warmed kernels (default 0)")
     parser.add_argument("--pool-timeout", type=float, default=600, help="seconds for the pool to be ready")
+    parser.add_argument("--voila-option", action="append", default=[],
+                        help="capacity: one more Voila option, e.g. --voila-option=--VoilaKernelManager.fill_delay=1")
     args = parser.parse_args()
     if args.waves:
         capacity(args)

@@ -61,12 +61,13 @@ const __renderTimer = setInterval(() => {
 
 
 def start_server(log_dir: Path, cull_idle: int | None = None, cull_interval: int | None = None,
-                 pool: int = 0) -> browserkit.Server:
+                 pool: int = 0, options: tuple[str, ...] = ()) -> browserkit.Server:
     """Voila on the dashboard as the dashboard command runs it (repo root: voila.json), on a free loopback
-    port; `cull_idle`/`cull_interval` override voila.json's culling times, `pool` its pre-warmed kernels."""
+    port; `cull_idle`/`cull_interval` override voila.json's culling times, `pool` its pre-warmed kernels;
+    `options` are more Voila options."""
     port = browserkit.free_port()
     cmd = [sys.executable, "-m", "voila", DASHBOARD, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-           *browserkit.voila_pool_options(pool)]
+           *browserkit.voila_pool_options(pool), *options]
     if cull_idle is not None:
         cmd.append(f"--MappingKernelManager.cull_idle_timeout={cull_idle}")
     if cull_interval is not None:
