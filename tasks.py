@@ -252,8 +252,8 @@ def cmd_dashboard(args: argparse.Namespace, extra: list[str]) -> int:
             "kernel on this machine (about 125 MB each) running the dashboard.")
     say(culling_summary())
     if pool:
-        say(f"{pool} pre-warmed kernels wait for pages (about 125 MB each; a page takes one at once and a new one "
-            "starts behind it): for a class, --pool about the number of pages opened at the same moment")
+        say(f"pre-warmed kernels waiting for pages: {pool} (about 125 MB each; a page takes one at once and a new "
+            "one starts behind it): for a class, --pool about the number of pages opened at the same moment")
     else:
         say("no pre-warmed kernels: every page waits for its own kernel to start (--pool N keeps N ready)")
     proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, env=env)

@@ -22,16 +22,18 @@ def pool_kernel(monkeypatch):
     monkeypatch.setenv("VOILA_PREHEAT", "True")
     monkeypatch.setenv("VOILA_KERNEL_ID", "test-kernel")
     monkeypatch.delenv("QUERY_STRING", raising=False)
-    request = {"query": "", "waits": 0, "built before": None}
-    opened = []  # tab indexes, in the order Dashboard.open was asked for them
+    request = {"query": "", "waits": 0, "built before": None, "apps before": None}
+    opened = []  # (dashboard, tab index), in the order Dashboard.open was asked for them
 
     def wait_for_request():
         request["waits"] += 1
-        request["built before"] = sorted(set(opened))
+        request["built before"] = sorted({index for _, index in opened})
+        request["apps before"] = dict(opened[-1][0].apps)
         return {"QUERY_STRING": request["query"], "SERVER_NAME": "127.0.0.1"}
 
     original_open = Dashboard.open
-    monkeypatch.setattr(Dashboard, "open", lambda self, index: opened.append(index) or original_open(self, index))
+    monkeypatch.setattr(Dashboard, "open",
+                        lambda self, index: opened.append((self, index)) or original_open(self, index))
     monkeypatch.setattr(voila_kernel, "wait_for_request", wait_for_request)
     return request
 
@@ -45,6 +47,13 @@ def test_a_pool_kernel_builds_the_first_tab_then_applies_the_link(pool_kernel):
     assert board.apps[1].init.value == "small"
     assert "&#x27;bogus&#x27; is not a setting" in board.notice.value
     assert board.current_query() == "?demo=nine-layer&init=small"
+    # the first tab's demo, built for nothing, is closed: the page starts with one figure, the link's
+    first_app = pool_kernel["apps before"][0]
+    assert sorted(board.apps) == [1] and first_app.figure.comm is None and first_app.widget.comm is None
+    assert board.apps[1].figure.comm is not None
+    assert "Loading Why initialization matters" in board.tabs.children[0].value
+    board.tabs.selected_index = 0  # and built anew when its tab is opened
+    assert board.apps[0] is not first_app and board.apps[0].figure.comm is not None
 
 
 def test_a_pool_kernel_with_a_plain_link_shows_the_first_tab(pool_kernel):

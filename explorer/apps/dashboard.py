@@ -89,6 +89,8 @@ class Dashboard:
         params, problems = share.parse_query(query)
         index, more = share.choose_demo(params.pop("demo", None), [module for _, module, _ in self.demos])
         problems += more
+        if index is not None and index != first and first in self.apps:
+            self.close(first)  # built for nothing: the link names another tab, whose figure starts alone
         first = first if index is None else index
         self.tabs.selected_index = first
         self.open(first)
@@ -131,6 +133,18 @@ class Dashboard:
         children[index] = content
         self.tabs.children = children
         return app
+
+    def close(self, index: int) -> None:
+        """Undo open(index): close every widget of the demo in tab `index` (in the browser too) and show the
+        tab's placeholder again; the demo is built anew when the tab is opened."""
+        app = self.apps.pop(index, None)
+        self.defaults.pop(index, None)
+        self.errors.pop(index, None)
+        for widget in [*vars(app).values(), self.tabs.children[index]] if app is not None else []:
+            close_all(widget)
+        children = list(self.tabs.children)
+        children[index] = self._placeholder(self.demos[index][0])
+        self.tabs.children = children
 
     # -- shareable settings -------------------------------------------------------------------
 
@@ -234,6 +248,15 @@ def shareable(app) -> dict[str, tuple[widgets.Widget, share.Control]]:
         if spec is not None:
             found[name] = (value, spec)
     return found
+
+
+def close_all(widget) -> None:
+    """Close `widget` and, if it is a box, everything in it (anything else is left alone)."""
+    if isinstance(widget, widgets.Box):
+        for child in widget.children:
+            close_all(child)
+    if isinstance(widget, widgets.Widget):
+        widget.close()
 
 
 def has_export_row(widget: widgets.Widget) -> bool:

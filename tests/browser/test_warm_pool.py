@@ -30,6 +30,15 @@ SHUTDOWN = """async (kernel) => {
 }"""
 
 
+def trains(page) -> None:
+    """Train: the visible figure's cost curve (trace 0 in both demos used here) grows; then Pause."""
+    dk.wait_until(lambda: dk.can_train(page), 60, message="Train enabled")
+    steps = len(dk.trace_values(page, 0, "x") or [])
+    dk.button(page, "Train").click()
+    dk.wait_until(lambda: len(dk.trace_values(page, 0, "x") or []) > steps, 60, message="the cost curve to grow")
+    dk.pause(page)
+
+
 def test_pages_from_the_pool(voila_server, browser_page, page_errors):
     server = voila_server(DASHBOARD, pool=1)
     waited = test_load.wait_for_pool(server, 1)
@@ -43,6 +52,7 @@ def test_pages_from_the_pool(voila_server, browser_page, page_errors):
     assert dropdown_text(page, "Initialization") == "too small: W = 0.5·I"
     assert "'bogus' is not a setting" in page.locator(".explorer-share-notice").inner_text()
     assert share_link(page) == "?demo=nine-layer&init=small"
+    trains(page)  # the only figure of the page (the first tab's, built while waiting, was closed) follows training
 
     test_load.wait_for_pool(server, 2)  # the page's kernel and the one that refilled the pool
     second = page.context.new_page()
@@ -53,6 +63,7 @@ def test_pages_from_the_pool(voila_server, browser_page, page_errors):
     assert len(re.findall(USED, server.log(200_000))) == 2, "the second page did not get a kernel from the pool"
     assert second.locator(".lm-TabBar-tab.lm-mod-current").inner_text().strip() == "Why initialization matters"
     assert second.locator(".explorer-share-notice").count() == 0
+    trains(second)
     assert not dk.page_text_problems(page) and not dk.page_text_problems(second)
     page_errors.assert_none()
 
