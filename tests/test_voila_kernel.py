@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import websockets.exceptions
 
 from explorer.apps import voila as voila_kernel
 from explorer.apps.dashboard import Dashboard
@@ -80,10 +81,12 @@ def test_a_wait_that_could_not_reach_the_server_is_tried_again(monkeypatch):
     monkeypatch.setattr(voila_kernel.time, "sleep", lambda s: None)
     calls = []
 
-    def wait_for_request():  # the server is not listening yet for the first two
+    def wait_for_request():  # the server is not listening yet, then closes the connection, then answers
         calls.append(1)
-        if len(calls) < 3:
+        if len(calls) == 1:
             raise ConnectionRefusedError
+        if len(calls) == 2:
+            raise websockets.exceptions.ConnectionClosedError(None, None)
         return {"QUERY_STRING": "seed=4"}
 
     monkeypatch.setattr(voila_kernel, "wait_for_request", wait_for_request)

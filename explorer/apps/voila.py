@@ -11,7 +11,7 @@ kernel. Outside Voila (JupyterLab, tests) and in a kernel started for its page, 
 
 A lighter start. Importing plotly's FigureWidget imports plotly's renderers module, which imports nbformat
 for `fig.show()`; nbformat imports jsonschema, whose format checkers compile an IRI grammar: about 1.1 s of
-a kernel's start and some memory, for a `fig.show()` that a Voila page cannot use anyway (it needs
+a kernel's start and 20 MB, for a `fig.show()` that a Voila page cannot use anyway (it needs
 JupyterLab's plotly renderer; the dashboard draws only FigureWidgets). In a Voila kernel the dashboard has
 plotly load its renderers with nbformat looking absent; nbformat itself stays importable afterwards.
 """
@@ -46,7 +46,7 @@ def request_query() -> str:
     while prewarmed() and "QUERY_STRING" not in os.environ and time.monotonic() < deadline:
         try:
             os.environ.update(wait_for_request())
-        except OSError:  # refused, or no answer within the websocket's opening timeout
+        except Exception:  # refused, no answer in time, or the server went away: the page must not break
             time.sleep(1)
     return os.environ.get("QUERY_STRING", "")
 
