@@ -18,11 +18,15 @@ rather than squeezing its panels into overlapping titles; the controls above it 
 
 Each demo gets export buttons under it (CSV, JSON, PNG, HTML: explorer.apps.export_controls).
 
+A kernel from Voila's pool of pre-warmed kernels (voila.json) builds the first tab before any page asks for
+it, then waits for its page's request to read the link's settings (explorer.apps.voila); if the link names
+another tab, the first one is closed again, so that the page starts with one figure as usual.
+
 Shareable settings: the page's link can choose the tab and set its controls, e.g.
-`?demo=three-layer&init=zero&seed=3` (explorer.share parses it; explorer.apps.voila gets it from Voila,
-waiting for the page's request in a pre-warmed kernel). A key is the attribute name of a control of that
-demo, a value one it accepts; anything else is reported above the tabs. The link for the current settings
-is shown under the tabs and follows every change of tab or control.
+`?demo=three-layer&init=zero&seed=3` (explorer.share parses it; in Voila the kernel finds the query in the
+environment variable QUERY_STRING). A key is the attribute name of a control of that demo, a value one it
+accepts; anything else is reported above the tabs. The link for the current settings is shown under the tabs
+and follows every change of tab or control.
 
     from explorer.apps.dashboard import Dashboard
     Dashboard().widget
