@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run the explorer with nothing but Python 3.10+ (no make, no activated venv).
 
-    python3 tasks.py dashboard [--port 8866] [extra voila options]
+    python3 tasks.py dashboard [--port 8866] [--pool 2] [extra voila options]
     python3 tasks.py test [--no-browser] [extra pytest options]
     python3 tasks.py setup [--test]
     python3 tasks.py lock
@@ -261,7 +261,8 @@ def cmd_test(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 # Voila reads voila.json from its working directory (the repo root here) and Jupyter's config path:
-# kernel culling (a closed page's kernel is shut down) and no notebook sources in the page.
+# kernel culling (a closed page's kernel is shut down), no notebook sources in the page, and a pool of
+# pre-warmed kernels (each has run the dashboard's notebook and waits for a page to ask for it).
 VOILA_CONFIG = ROOT / "voila.json"
 LOCAL_IPS = ("127.0.0.1", "localhost", "::1")
 
@@ -292,6 +293,15 @@ def culling_summary() -> str:
             f"checked every {every} s)")
 
 
+def pool_size() -> int:
+    """The number of pre-warmed kernels voila.json asks for (0: none)."""
+    try:
+        voila = json.loads(VOILA_CONFIG.read_text()).get("VoilaConfiguration", {})
+    except (OSError, ValueError):
+        return 0
+    return max(int(voila.get("default_pool_size", 1)), 0) if voila.get("preheat_kernel") else 0
+
+
 def cmd_dashboard(args: argparse.Namespace, extra: list[str]) -> int:
     ensure_env(test=False)
     ip = requested_ip(extra)
@@ -299,7 +309,13 @@ def cmd_dashboard(args: argparse.Namespace, extra: list[str]) -> int:
     if ip is None:
         ip = "127.0.0.1"
         cmd.append(f"--Voila.ip={ip}")
+    pool = pool_size() if args.pool is None else args.pool
+    if args.pool is not None:
+        cmd += [f"--VoilaConfiguration.preheat_kernel={pool > 0}", f"--VoilaConfiguration.default_pool_size={pool}"]
     cmd += extra
+    env = child_env()
+    if ip not in ("0.0.0.0", "::", ""):  # a pre-warmed kernel asks the server for its page's query at this address
+        env["VOILA_APP_IP"] = ip
     host = ip if ip not in ("0.0.0.0", "::", "") else "<this machine's address>"
     say(f"dashboard: http://{host}:{args.port}/   (Ctrl+C stops it)")
     if ip in LOCAL_IPS:
@@ -307,9 +323,14 @@ def cmd_dashboard(args: argparse.Namespace, extra: list[str]) -> int:
             "python3 tasks.py dashboard --Voila.ip=0.0.0.0 (read the README's warning first)")
     else:
         say(f"WARNING: listening on {ip}, with no password: anyone who can reach this port starts a Python "
-            "kernel on this machine (about 150 MB each) running the dashboard.")
+            "kernel on this machine (about 125 MB each) running the dashboard.")
     say(culling_summary())
-    proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, env=child_env())
+    if pool:
+        say(f"pre-warmed kernels waiting for pages: {pool} (about 125 MB each; a page takes one at once and a new "
+            "one starts behind it): for a class, --pool about the number of pages opened at the same moment")
+    else:
+        say("no pre-warmed kernels: every page waits for its own kernel to start (--pool N keeps N ready)")
+    proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT, env=env)
     try:
         return proc.wait()
     except KeyboardInterrupt:  # Voila got the Ctrl+C too; give it time to shut its kernels
@@ -341,6 +362,8 @@ def main(argv: list[str]) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("dashboard", help="install, then serve the Voila dashboard on 127.0.0.1")
     p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--pool", type=int, default=None, metavar="N",
+                   help="pre-warmed kernels kept ready for new pages (default: voila.json's, 2; 0: none)")
     p = sub.add_parser("test", help="install, then ruff + pytest (tests/ and notebooks via nbval)")
     p.add_argument("--no-browser", action="store_true", help="skip tests marked browser")
     p = sub.add_parser("setup", help="only create/update .venv")

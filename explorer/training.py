@@ -21,7 +21,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg.blas import get_blas_funcs
 from threadpoolctl import ThreadpoolController
 
 from explorer import __version__, checks
@@ -74,6 +73,8 @@ class SGD:
 
 def _in_place_axpy(params: np.ndarray):
     """BLAS axpy (y <- a x + y) for arrays like `params`, if it writes into y itself; else None."""
+    from scipy.linalg.blas import get_blas_funcs  # here, not at the top: a dashboard kernel starts without it
+
     axpy = get_blas_funcs("axpy", (params,))
     y = np.zeros(2, dtype=params.dtype)
     return axpy if np.shares_memory(axpy(np.ones(2, dtype=params.dtype), y, a=1.0), y) and y[0] == 1 else None

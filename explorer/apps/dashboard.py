@@ -18,6 +18,10 @@ rather than squeezing its panels into overlapping titles; the controls above it 
 
 Each demo gets export buttons under it (CSV, JSON, PNG, HTML: explorer.apps.export_controls).
 
+A kernel from Voila's pool of pre-warmed kernels (voila.json) builds the first tab before any page asks for
+it, then waits for its page's request to read the link's settings (explorer.apps.voila); if the link names
+another tab, the first one is closed again, so that the page starts with one figure as usual.
+
 Shareable settings: the page's link can choose the tab and set its controls, e.g.
 `?demo=three-layer&init=zero&seed=3` (explorer.share parses it; in Voila the kernel finds the query in the
 environment variable QUERY_STRING). A key is one that the demo declares in its `settings()` (see
@@ -32,13 +36,13 @@ from __future__ import annotations
 
 import html
 import importlib
-import os
 from typing import Any
 
 import ipywidgets as widgets
 from plotly.basewidget import BaseFigureWidget
 
 from explorer import share
+from explorer.apps import voila
 from explorer.apps.export_controls import ExportControls
 from explorer.apps.settings import settings
 
@@ -64,8 +68,9 @@ STYLE = """<style>
 class Dashboard:
     """Tabs of demos, each built on first view; settings from the link's query, and export buttons.
 
-    query: the settings to start from, e.g. "demo=nine-layer&alpha=1.5" (None: the QUERY_STRING that Voila
-        gives the kernel, if any). `first` is the tab shown when the query names no demo.
+    query: the settings to start from, e.g. "demo=nine-layer&alpha=1.5" (None: the page's query that Voila
+        gives the kernel, if any; a kernel from Voila's pool builds the first tab, then waits for its page).
+        `first` is the tab shown when the query names no demo.
     export: put export buttons (CSV, JSON, PNG, HTML) under every demo that has a figure.
     """
 
@@ -78,14 +83,20 @@ class Dashboard:
         self.notice = widgets.HTML(value="")  # what was wrong with the link's settings
         self.link = widgets.HTML(value="")  # the link to the current settings
 
-        params, problems = share.parse_query(os.environ.get("QUERY_STRING", "") if query is None else query)
-        index, more = share.choose_demo(params.pop("demo", None), [module for _, module, _ in self.demos])
-        problems += more
-        first = first if index is None else index
-
         self.tabs = widgets.Tab(children=[self._placeholder(title) for title, _, _ in self.demos],
                                 titles=[title for title, _, _ in self.demos])
         self.tabs.add_class("explorer-tabs")
+        if query is None:
+            if voila.prewarmed():  # build the first tab while the kernel waits in Voila's pool for its page
+                self.open(first)
+            query = voila.request_query()
+
+        params, problems = share.parse_query(query)
+        index, more = share.choose_demo(params.pop("demo", None), [module for _, module, _ in self.demos])
+        problems += more
+        if index is not None and index != first and first in self.apps:
+            self.close(first)  # built for nothing: the link names another tab, whose figure starts alone
+        first = first if index is None else index
         self.tabs.selected_index = first
         self.open(first)
         problems += self.apply(first, params)
@@ -127,6 +138,18 @@ class Dashboard:
         children[index] = content
         self.tabs.children = children
         return app
+
+    def close(self, index: int) -> None:
+        """Undo open(index): close every widget of the demo in tab `index` (in the browser too) and show the
+        tab's placeholder again; the demo is built anew when the tab is opened."""
+        app = self.apps.pop(index, None)
+        self.defaults.pop(index, None)
+        self.errors.pop(index, None)
+        for widget in [*vars(app).values(), self.tabs.children[index]] if app is not None else []:
+            close_all(widget)
+        children = list(self.tabs.children)
+        children[index] = self._placeholder(self.demos[index][0])
+        self.tabs.children = children
 
     # -- shareable settings -------------------------------------------------------------------
 
@@ -230,6 +253,15 @@ def shareable(app) -> dict[str, tuple[widgets.Widget, share.Control]]:
         if spec is not None:
             found[key] = (widget, spec)
     return found
+
+
+def close_all(widget) -> None:
+    """Close `widget` and, if it is a box, everything in it (anything else is left alone)."""
+    if isinstance(widget, widgets.Box):
+        for child in widget.children:
+            close_all(child)
+    if isinstance(widget, widgets.Widget):
+        widget.close()
 
 
 def has_export_row(widget: widgets.Widget) -> bool:

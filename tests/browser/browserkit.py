@@ -130,12 +130,20 @@ class Server:
             self.api("DELETE", f"api/kernels/{kernel['id']}")
 
 
-def voila_server(notebook: str | Path, log_dir: Path, port: int | None = None) -> Server:
-    """Start `voila NOTEBOOK` bound to 127.0.0.1 on a free port; returns once it listens."""
+def voila_pool_options(pool: int) -> list[str]:
+    """Voila's options for `pool` pre-warmed kernels (0: none, every page starts its own kernel)."""
+    return [f"--VoilaConfiguration.preheat_kernel={pool > 0}", f"--VoilaConfiguration.default_pool_size={pool}"]
+
+
+def voila_server(notebook: str | Path, log_dir: Path, port: int | None = None, pool: int = 0) -> Server:
+    """Start `voila NOTEBOOK` bound to 127.0.0.1 on a free port; returns once it listens.
+
+    It reads the repository's voila.json, except for the pool of pre-warmed kernels: `pool` of them (default
+    none, so that a test's page starts its own kernel and no pool kernel starts beside it on a small machine)."""
     port = port or free_port()
     cmd = [
         sys.executable, "-m", "voila", str(notebook),
-        "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+        "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1", *voila_pool_options(pool),
     ]  # fmt: skip
     name = f"voila-{Path(notebook).stem}"
     return Server(name, cmd, port, log_dir / f"{name}.log").start()

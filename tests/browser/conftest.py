@@ -1,6 +1,6 @@
 """Fixtures for browser tests (put browser tests in tests/browser/ to get them).
 
-    voila_server(notebook)  -> browserkit.Server   factory; fresh Voila per call, stopped after
+    voila_server(notebook, pool=0) -> browserkit.Server   factory; fresh Voila per call, stopped after
     jupyter_lab             -> browserkit.Server   one JupyterLab per session; kernels shut
                                                    down after every test that uses it
     browser_page            -> playwright Page     headless Debian Chromium, fresh profile
@@ -99,12 +99,13 @@ def screenshot(browser_page, request):
 
 @pytest.fixture
 def voila_server(tmp_path):
-    """voila_server("notebooks/x.ipynb") starts Voila on 127.0.0.1:<free port>; .url is its
-    page. Every server started is stopped (with its kernels) when the test ends."""
+    """voila_server("notebooks/x.ipynb", pool=0) starts Voila on 127.0.0.1:<free port>; .url is its
+    page; `pool` pre-warmed kernels (voila.json's pool is replaced: none unless asked). Every server
+    started is stopped (with its kernels) when the test ends."""
     servers: list[browserkit.Server] = []
 
-    def start(notebook: str | Path) -> browserkit.Server:
-        server = browserkit.voila_server(notebook, tmp_path)
+    def start(notebook: str | Path, pool: int = 0) -> browserkit.Server:
+        server = browserkit.voila_server(notebook, tmp_path, pool=pool)
         servers.append(server)
         return server
 

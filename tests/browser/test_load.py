@@ -22,6 +22,7 @@ took to go. `benchmarks/bench_load.py` runs the same scenario with any number of
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 import sys
@@ -59,11 +60,14 @@ const __renderTimer = setInterval(() => {
 """
 
 
-def start_server(log_dir: Path, cull_idle: int | None = None, cull_interval: int | None = None) -> browserkit.Server:
+def start_server(log_dir: Path, cull_idle: int | None = None, cull_interval: int | None = None,
+                 pool: int = 0, options: tuple[str, ...] = ()) -> browserkit.Server:
     """Voila on the dashboard as the dashboard command runs it (repo root: voila.json), on a free loopback
-    port; `cull_idle`/`cull_interval` override voila.json's culling times."""
+    port; `cull_idle`/`cull_interval` override voila.json's culling times, `pool` its pre-warmed kernels;
+    `options` are more Voila options."""
     port = browserkit.free_port()
-    cmd = [sys.executable, "-m", "voila", DASHBOARD, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
+    cmd = [sys.executable, "-m", "voila", DASHBOARD, "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+           *browserkit.voila_pool_options(pool), *options]
     if cull_idle is not None:
         cmd.append(f"--MappingKernelManager.cull_idle_timeout={cull_idle}")
     if cull_interval is not None:
@@ -92,6 +96,58 @@ def rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used (user + system, /proc/<pid>/stat), s; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_pool(server: browserkit.Server, size: int, timeout: float = 180.0, quiet: float = 1.5) -> float:
+    """Wait until the server has at least `size` kernels and none of them used any CPU for `quiet` s: a full
+    pool of pre-warmed kernels has run the notebook and waits for pages. Returns the seconds waited."""
+    started = time.monotonic()
+    deadline = started + timeout
+    last, still = None, time.monotonic()
+    while True:
+        pids = kernel_pids(server)
+        used = round(sum(cpu_seconds(pid) for pid in pids), 2)
+        if (len(pids), used) != last:
+            last, still = (len(pids), used), time.monotonic()
+        elif len(pids) >= size and time.monotonic() - still >= quiet:
+            return time.monotonic() - started
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{size} idle kernels expected after {timeout:.0f} s; {len(pids)} kernels")
+        time.sleep(0.25)
+
+
+def kernel_pid_by_id(server: browserkit.Server) -> dict[str, int]:
+    """The server's kernel processes by kernel id (each is started with its connection file kernel-<id>.json)."""
+    found = {}
+    for pid in kernel_pids(server):
+        try:
+            match = re.search(rb"kernel-([0-9a-f-]{36})\.json", Path(f"/proc/{pid}/cmdline").read_bytes())
+        except OSError:
+            continue
+        if match:
+            found[match.group(1).decode()] = pid
+    return found
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional memory of one process (Pss in /proc/<pid>/smaps_rollup: its private pages, plus its share of
+    the pages it shares with other processes, such as the libraries every kernel maps), MB; 0 if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
