@@ -11,7 +11,8 @@ on screen (and redraw a figure the browser cannot size while it is hidden).
 Figures are fitted to the page width once the browser has drawn them, and again when their tab is shown.
 A plotly FigureWidget (anywidget) measures its width only when it first draws, and in a tab opened
 later it may draw before it is on the page: it then keeps plotly's default 700 px. Nothing in the
-browser resizes it afterwards, so the dashboard asks for a relayout with `autosize` itself.
+browser resizes it afterwards, so the dashboard asks for a relayout with `autosize` itself. When the
+window changes width, each demo's own FitOnResize (explorer.apps.resize) fits the figures on screen.
 
 On a narrow page (below FIGURE_MIN_WIDTH) a figure keeps that width and scrolls sideways in its own strip,
 rather than squeezing its panels into overlapping titles; the controls above it wrap as usual.
@@ -44,6 +45,7 @@ from plotly.basewidget import BaseFigureWidget
 from explorer import share
 from explorer.apps import voila
 from explorer.apps.export_controls import ExportControls
+from explorer.apps.resize import figures, fit
 from explorer.apps.settings import settings
 
 # (tab title, module under explorer.apps, class name)
@@ -269,18 +271,6 @@ def has_export_row(widget: widgets.Widget) -> bool:
     if "explorer-export" in getattr(widget, "_dom_classes", ()):
         return True
     return isinstance(widget, widgets.Box) and any(has_export_row(child) for child in widget.children)
-
-
-def figures(app) -> list[BaseFigureWidget]:
-    """The plotly FigureWidgets an app shows (its attributes)."""
-    return [value for value in vars(app).values() if isinstance(value, BaseFigureWidget)] if app else []
-
-
-def fit(figure: BaseFigureWidget) -> None:
-    """Have the browser fit the figure to the width of its place on the page (a Plotly.relayout with
-    autosize, what plotly's own resize does). Needs plotly's private _send_relayout_msg: the public
-    plotly_relayout sends nothing when autosize is already true."""
-    figure._send_relayout_msg({"autosize": True})
 
 
 def fit_when_drawn(figure: BaseFigureWidget) -> None:
