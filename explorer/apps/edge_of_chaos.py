@@ -26,6 +26,7 @@ from plotly.subplots import make_subplots
 
 from explorer import sweep, theory
 from explorer.apps.figure import Figure, draw_then_wrap
+from explorer.apps.resize import FitOnResize
 
 ACTIVATIONS = {"tanh": "tanh", "relu": "ReLU"}
 GRID_SIGMA_W2 = np.round(np.linspace(0.5, 4.0, 36), 4)  # the phase diagram's grid
@@ -37,6 +38,9 @@ C0 = (0.1, 0.5, 0.9, 0.99)  # the correlation-map panel's starting correlations
 Q0 = (0.2, 1.0, 4.0)  # the length-map panel's starting lengths
 XI_CAP = 1000.0  # xi_c is drawn on a log scale up to this; beyond it (and infinity) shows as the cap
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
+FIGURE_HEIGHT = 940  # px
+MARGIN = dict(l=60, r=30, t=50, b=90)  # px; the bottom one holds the lower panels' legends
+LEGEND_BELOW = 56  # px from a panel's lower edge to the top of its legend: tick labels and axis title between
 
 
 class EdgeOfChaosApp:
@@ -86,6 +90,7 @@ class EdgeOfChaosApp:
             self.message,
             self.figure,
             self.status,
+            FitOnResize(self),  # the figure follows the window's width
         ])
 
     def settings(self) -> dict[str, widgets.ValueWidget]:
@@ -98,7 +103,7 @@ class EdgeOfChaosApp:
 
     def build_figure(self) -> Figure:
         fig = Figure(make_subplots(
-            rows=2, cols=2, horizontal_spacing=0.12, vertical_spacing=0.14,
+            rows=2, cols=2, horizontal_spacing=0.18, vertical_spacing=0.19,
             subplot_titles=("Phase diagram: depth scale ξ_c, edge χ₁ = 1", "Correlation map: c^l of two inputs",
                             "Length map: q^l of one input", "Trainability: accuracy after training"),
         ))
@@ -133,13 +138,12 @@ class EdgeOfChaosApp:
         add("six_xi", go.Scatter(x=[], y=[], mode="lines", line=dict(color="#00e5ff", width=3, dash="dash"),
                                  name="6 ξ_c"), 2, 2)
         fig.update_layout(
-            height=820, margin=dict(l=60, r=30, t=50, b=50), template="plotly_white",
-            legend=dict(orientation="h", y=-0.08),
+            height=FIGURE_HEIGHT, margin=MARGIN, template="plotly_white",
             coloraxis=dict(colorscale="Viridis", cmin=0, cmax=3, colorbar=dict(
-                title="ξ_c", x=0.43, y=0.79, len=0.42, **ticks)),
+                title="ξ_c", **ticks)),
             coloraxis2=dict(colorscale=[[0, "black"], [1, "white"]], cmin=0, cmax=1, showscale=False),
             coloraxis3=dict(colorscale="Magma", cmin=0, cmax=1, colorbar=dict(
-                title="accuracy", x=1.0, y=0.21, len=0.42)),
+                title="accuracy")),
         )
         fig.update_xaxes(title_text="σ_w²", row=1, col=1)
         fig.update_yaxes(title_text="σ_b²", row=1, col=1)
@@ -149,6 +153,24 @@ class EdgeOfChaosApp:
         fig.update_yaxes(title_text="q^l", type="log", row=2, col=1)
         fig.update_xaxes(title_text="σ_w²", row=2, col=2)
         fig.update_yaxes(title_text="depth (hidden layers)", row=2, col=2)
+        # Each panel has a legend of its own, under its x-axis title: one legend for all four ran together
+        # in one row over the lower panels. The phase diagram's is a column: its long entry would reach into
+        # the next panel's legend on a narrow page. The right panels' legends end at the right edge (a legend
+        # that passed it would widen the figure's margin and squeeze the panels).
+        below = LEGEND_BELOW / (FIGURE_HEIGHT - MARGIN["t"] - MARGIN["b"])  # in fractions of the panels' height
+        for axis, orientation, side in (("x", "v", "left"), ("x2", "h", "right"), ("x3", "h", "left"),
+                                        ("x4", "h", "right")):
+            legend = "legend" + axis[1:]  # the traces on axes x, x2, ... go in legend, legend2, ...
+            fig.update_traces(legend=legend, selector=dict(xaxis=axis))
+            x_domain, y_domain = fig.layout["xaxis" + axis[1:]].domain, fig.layout["yaxis" + axis[1:]].domain
+            fig.update_layout({legend: dict(orientation=orientation, x=x_domain[0 if side == "left" else 1],
+                                            xanchor=side, y=y_domain[0] - below, yanchor="top", font=dict(size=11),
+                                            traceorder="normal")})  # grouped, a row would stack into columns
+        # Each colour bar beside its panel (not over its right edge) and as tall as it.
+        for coloraxis, axis in (("coloraxis", ""), ("coloraxis3", "4")):
+            x_domain, y_domain = fig.layout["xaxis" + axis].domain, fig.layout["yaxis" + axis].domain
+            fig.layout[coloraxis].colorbar.update(x=x_domain[1] + 0.01, xanchor="left", thickness=15,
+                                                  y=(y_domain[0] + y_domain[1]) / 2, len=y_domain[1] - y_domain[0])
         return fig
 
     def set(self, name: str, **values) -> None:

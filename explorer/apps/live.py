@@ -23,7 +23,14 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from explorer.apps.figure import FigureWidget, draw_then_wrap
+from explorer.apps.resize import FitOnResize
 from explorer.training import Snapshot, Trainer
+
+# A disabled button in grey and faded: ipywidgets only fades it a little (opacity 0.6), and a disabled Pause
+# then looks almost like an enabled one.
+BUTTON_STYLE = """<style>
+.explorer-buttons .jupyter-button:disabled { opacity: 0.4; filter: grayscale(1); cursor: not-allowed; }
+</style>"""
 
 
 class LiveApp:
@@ -269,7 +276,11 @@ class LiveApp:
 
     def buttons(self) -> widgets.Box:
         """The buttons and the progress bar, in one row."""
-        return widgets.HBox(
-            [self.train_button, self.pause_button, self.step_button, self.reset_button, self.progress],
+        box = widgets.HBox(
+            [self.train_button, self.pause_button, self.step_button, self.reset_button, self.progress,
+             FitOnResize(self),  # the figure follows the window's width (call buttons() after the figure is made)
+             widgets.HTML(BUTTON_STYLE, layout=widgets.Layout(display="none"))],
             layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
+        box.add_class("explorer-buttons")
+        return box

@@ -70,7 +70,7 @@ WIDTHS = 8  # links are drawn in this many widths, from just above THINNEST to T
 HOVER_AT = 0.62  # where along a link (from its input end) its hover point sits: keeps them apart
 
 # Where the panels sit on the page (fractions of the figure), and the axes that make_subplots gives them.
-COST_X, MIDDLE_X, NETWORK_X = (0.0, 0.27), (0.34, 0.66), (0.72, 1.0)
+COST_X, MIDDLE_X, NETWORK_X = (0.0, 0.27), (0.34, 0.65), (0.745, 1.0)  # room for the colour bar at 850 px
 BOUNDARY_AXES = ("2", "3", "5", "6")  # axis suffixes of boundary panels 0-3; single mode uses panel 0
 NETWORK_AXIS = "4"
 
@@ -325,7 +325,7 @@ class ThreeLayerApp(LiveApp):
                                                 scaleanchor="x" + suffix, constrain="domain",
                                                 title_text="x₂" if panels == 1 else None)
         top = max(sizes) / 2
-        fig.layout["xaxis" + NETWORK_AXIS].update(domain=NETWORK_X, visible=False, range=[-0.3, len(sizes) - 0.7])
+        fig.layout["xaxis" + NETWORK_AXIS].update(domain=NETWORK_X, visible=False, range=[-0.3, len(sizes) - 0.5])
         fig.layout["yaxis" + NETWORK_AXIS].update(domain=(0, 1), visible=False, range=[-top - 1.2, top + 0.2])
         titles = [("cost", COST_X, (0, 1))] + [("", boxes[k][0], boxes[k][1]) for k in range(panels)]
         titles.append(("network", NETWORK_X, (0, 1)))
@@ -425,7 +425,7 @@ class ThreeLayerApp(LiveApp):
         if snap is None:
             layout[f"annotations[{last}].text"] = f"{title}: no finite weights"
             return
-        layout[f"annotations[{last}].text"] = f"{title} · blue +, red −, width ∝ |{what}|"
+        layout[f"annotations[{last}].text"] = f"{title}<br>blue +, red −, width ∝ |{what}|"  # 2 lines: it fits
         matrices = snap.weight_grads if gradients else snap.weights
         values = np.array([matrices[l - 1][k, j, i] for l, j, i in self.links])
         lines = [([], []) for _ in self.link_styles]

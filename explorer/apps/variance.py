@@ -24,6 +24,7 @@ from plotly.subplots import make_subplots
 
 from explorer import initializers, theory
 from explorer.apps.figure import Figure, draw_then_wrap
+from explorer.apps.resize import FitOnResize
 from explorer.starts import CATALOGUE
 
 # The starts offered, from the catalogue (explorer.starts): dropdown value (what share links hold): its key there.
@@ -48,6 +49,9 @@ RELU_CASES = (
 TANH_INPUT_STD = 0.1  # tanh is close to linear only for small signals: the tanh cases start there
 EXAMPLES, MODELS = 64, 2  # measured over 64 inputs and 2 independent networks per case
 LESSON_WIDTH = 256  # the lesson panels keep their width fixed, so a deep network still computes quickly
+FIGURE_HEIGHT = 800  # px
+MARGIN = dict(l=60, r=20, t=50, b=100)  # px; the bottom one holds the lower panels' legends
+LEGEND_BELOW = 56  # px from a panel's lower edge to the top of its legend: tick labels and axis title between
 
 
 class VarianceApp:
@@ -82,6 +86,7 @@ class VarianceApp:
             self.message,
             self.figure,
             self.status,
+            FitOnResize(self),  # the figure follows the window's width
         ])
 
     def settings(self) -> dict[str, widgets.ValueWidget]:
@@ -94,7 +99,7 @@ class VarianceApp:
 
     def build_figure(self) -> Figure:
         fig = Figure(make_subplots(
-            rows=2, cols=3, horizontal_spacing=0.07, vertical_spacing=0.16,
+            rows=2, cols=3, horizontal_spacing=0.07, vertical_spacing=0.24,
             subplot_titles=("Your network: forward, Var(z) per layer", "Your network: backward, Var(dA) per layer",
                             f"The product rule (linear, width {LESSON_WIDTH})", "Changing widths: forward Var(a)",
                             "Changing widths: backward Var(dA)", f"ReLU wants He (width {LESSON_WIDTH})"),
@@ -124,8 +129,20 @@ class VarianceApp:
                 fig.update_xaxes(title_text="layer l", row=row, col=col)
         fig.update_yaxes(title_text="variance", row=1, col=1)
         fig.update_yaxes(title_text="variance", row=2, col=1)
-        fig.update_layout(height=680, margin=dict(l=60, r=20, t=50, b=50), template="plotly_white",
-                          legend=dict(orientation="h", y=-0.12), title=None)
+        fig.update_layout(height=FIGURE_HEIGHT, margin=MARGIN, template="plotly_white", title=None)
+        # A legend under each lesson, below its x-axis title (one legend for all ran over the lower panels' axis
+        # titles); the two panels of your network share one, and so do the two of changing widths. The right
+        # panels' legends end at the right edge: one that passed it would widen the margin and squeeze the panels.
+        below = LEGEND_BELOW / (FIGURE_HEIGHT - MARGIN["t"] - MARGIN["b"])  # in fractions of the panels' height
+        for legend, axes, side in (("legend", ("x", "x2"), "left"), ("legend2", ("x3",), "right"),
+                                   ("legend3", ("x4", "x5"), "left"), ("legend4", ("x6",), "right")):
+            for axis in axes:
+                fig.update_traces(legend=legend, selector=dict(xaxis=axis))
+            x_domain, y_domain = fig.layout["xaxis" + axes[0][1:]].domain, fig.layout["yaxis" + axes[0][1:]].domain
+            fig.update_layout({legend: dict(orientation="h", x=x_domain[0 if side == "left" else 1], xanchor=side,
+                                            y=y_domain[0] - below, yanchor="top", font=dict(size=11),
+                                            traceorder="normal")})  # grouped, a row would stack into columns
+        fig.update_annotations(font_size=13)  # the panels' titles: at 16 px they run into each other at 1,000 px
         return fig
 
     def set(self, name: str, x, y) -> None:
