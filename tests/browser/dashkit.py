@@ -213,3 +213,63 @@ def wait_for_fitted_plots(page, timeout: float = 30.0, tolerance: float = 2.0) -
     except AssertionError as error:
         raise AssertionError(f"{error}: (drawn, available) widths {plot_widths(page)}") from None
     return plot_widths(page)
+
+
+# JavaScript: the boxes (page pixels) of what a graph writes and draws, for layout_problems.
+_LAYOUT_BOXES = _VISIBLE + """
+const g = visiblePlots()[plot];
+if (!g) return null;
+const box = e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+const items = (selector, kind) => [...g.querySelectorAll(selector)]
+    .map(e => ({kind, text: (e.textContent || e.getAttribute('class') || '').trim().slice(0, 60), box: box(e)}))
+    .filter(i => i.box[2] - i.box[0] > 0 && i.box[3] - i.box[1] > 0);
+return {
+    figure: box(g.querySelector('.svg-container')),
+    legends: items('.infolayer > g[class^="legend"]', 'legend'),
+    colorbars: items('.infolayer > g.colorbar', 'colour bar'),
+    titles: [...items('.infolayer > g[class^="g-"][class$="title"]', 'title'), ...items('.annotation', 'annotation')],
+    panels: items('.draglayer .nsewdrag', 'panel'),
+    texts: items('text', 'text'),
+};
+"""
+
+
+def _overlap(a: list[float], b: list[float], slack: float) -> bool:
+    return a[0] < b[2] - slack and b[0] < a[2] - slack and a[1] < b[3] - slack and b[1] < a[3] - slack
+
+
+def _inside(a: list[float], b: list[float], slack: float) -> bool:
+    return a[0] >= b[0] - slack and a[1] >= b[1] - slack and a[2] <= b[2] + slack and a[3] <= b[3] + slack
+
+
+def layout_problems(page, plot: int = 0, slack: float = 1.0) -> list[str]:
+    """What is wrong with the layout of the plot-th visible graph, as the browser drew it (empty: nothing):
+    legends, colour bars, axis titles and panel titles (annotations) that overlap one another; a legend or a
+    colour bar that covers part of a panel (one wholly inside a panel is an inset, on purpose); a text cut
+    off at the figure's edge. `slack` pixels of contact are allowed."""
+    boxes = page.evaluate("(plot) => {" + _LAYOUT_BOXES + "}", plot)
+    if boxes is None:
+        return ["no such graph on screen"]
+    problems = []
+    labels = boxes["legends"] + boxes["colorbars"] + boxes["titles"]
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            if _overlap(a["box"], b["box"], slack):
+                problems.append(f"{a['kind']} {a['text']!r} overlaps {b['kind']} {b['text']!r}")
+    for a in boxes["legends"] + boxes["colorbars"]:
+        for panel in boxes["panels"]:
+            if _overlap(a["box"], panel["box"], slack) and not _inside(a["box"], panel["box"], slack):
+                problems.append(f"{a['kind']} {a['text']!r} covers part of a panel at {panel['box']}")
+    for text in boxes["texts"]:
+        if not _inside(text["box"], boxes["figure"], slack):
+            problems.append(f"text {text['text']!r} is cut off at the figure's edge ({text['box']} outside "
+                            f"{boxes['figure']})")
+    return problems
+
+
+def button_look(page, text: str) -> dict:
+    """The visible button labelled `text`: whether it is disabled, and its computed opacity, filter and colour."""
+    return button(page, text).evaluate(
+        "b => { const s = getComputedStyle(b); return {disabled: b.disabled, opacity: parseFloat(s.opacity),"
+        " filter: s.filter, background: s.backgroundColor}; }"
+    )

@@ -161,6 +161,7 @@ def test_every_demo_tab(voila_server, browser_page, page_errors):
                 dk.open_tab(page, title)
             widths = dk.wait_for_fitted_plots(page)
             print(f"[{module}] tab to fitted figure: {time.monotonic() - opened:.1f} s, widths {widths}")
+            assert not dk.layout_problems(page), dk.layout_problems(page)  # overlaps, texts cut off
             assert not dk.page_text_problems(page), dk.page_text_problems(page)
             if dk.has_train_button(page):
                 first_state_arrived(page, spec)
