@@ -269,6 +269,7 @@ class DigitsMLPApp(LiveApp):
                          tickvals=[0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50])
         fig.update_yaxes(title_text=f"std of hidden outputs (log; 0 drawn at {STD_FLOOR:g})", type="log",
                          dtick=1, exponentformat="power", row=1, col=3)
+        fig.update_annotations(font_size=14)  # the panels' titles: at 16 px the third runs past the edge at 850 px
         fig.update_layout(
             height=470, width=None, autosize=True, margin=dict(l=60, r=20, t=80, b=40),
             legend=dict(orientation="h", x=0, y=-0.18, yanchor="top"),

@@ -368,8 +368,10 @@ class HistogramsApp(LiveApp):
         fig.update_xaxes(visible=False, constrain="domain", row=2, col=4)
         fig.update_yaxes(visible=False, scaleanchor="x7", constrain="domain", row=2, col=4)
         fig.update_layout(
-            height=660, width=None, autosize=True, margin=dict(l=60, r=20, t=95, b=40),
-            legend=dict(orientation="h", x=0, y=0.4, yanchor="bottom"),
+            # the legend a column at the left, clear of the cost panel's title; the right margin holds the batch's
+            # title at 850 px
+            height=660, width=None, autosize=True, margin=dict(l=60, r=40, t=95, b=40),
+            legend=dict(orientation="v", x=0, y=0.4, yanchor="bottom"),
             title=dict(x=0.01, y=0.98, font_size=15),
         )
         return fig

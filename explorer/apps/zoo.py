@@ -138,9 +138,9 @@ class ZooApp(LiveApp):
         fig.update_yaxes(title_text="cost (cross-entropy, log)", type="log", row=1, col=1)
         for col in (2, 3):
             fig.update_yaxes(type="log", exponentformat="power", row=1, col=col)
-        # The legend under the axis titles, 66 px below the panels (350 px tall), in a bottom margin that holds two rows
-        fig.update_layout(height=540, width=None, autosize=True, margin=dict(l=60, r=20, t=80, b=110),
-                          legend=dict(orientation="h", x=0, y=-66 / 350, yanchor="top"),
+        # The legend under the axis titles, 80 px below the panels (350 px tall), in a bottom margin that holds two rows
+        fig.update_layout(height=550, width=None, autosize=True, margin=dict(l=60, r=20, t=80, b=120),
+                          legend=dict(orientation="h", x=0, y=-80 / 350, yanchor="top"),
                           title=dict(x=0.01, y=0.97, font_size=15))
         return fig
 
