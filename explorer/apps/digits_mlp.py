@@ -270,9 +270,9 @@ class DigitsMLPApp(LiveApp):
         fig.update_yaxes(title_text=f"std of hidden outputs (log; 0 drawn at {STD_FLOOR:g})", type="log",
                          dtick=1, exponentformat="power", row=1, col=3)
         fig.update_annotations(font_size=14)  # the panels' titles: at 16 px the third runs past the edge at 850 px
-        fig.update_layout(
-            height=470, width=None, autosize=True, margin=dict(l=60, r=20, t=80, b=40),
-            legend=dict(orientation="h", x=0, y=-0.18, yanchor="top"),
+        fig.update_layout(  # the legend 80 px below the panels (350 px tall), clear of the axis titles, two rows
+            height=550, width=None, autosize=True, margin=dict(l=60, r=20, t=80, b=120),
+            legend=dict(orientation="h", x=0, y=-80 / 350, yanchor="top"),
             title=dict(x=0.01, y=0.97, font_size=15),
         )
         return fig

@@ -31,6 +31,16 @@ def assert_looks_disabled(page) -> None:
     assert train["opacity"] == 1 and train["filter"] == "none", train
 
 
+def resize(page, width: int) -> list[tuple[float, float]]:
+    """Set the window's width, wait until the page has laid the figures out anew (their place changes width a
+    moment after the window does) and then until they are drawn that wide; return (drawn, available) widths."""
+    before = dk.plot_widths(page)
+    page.set_viewport_size({"width": width, "height": 900})
+    dk.wait_until(lambda: [room for _, room in dk.plot_widths(page)] != [room for _, room in before], 30,
+                  message=f"the figures' place to change width in a {width} px window")
+    return dk.wait_for_fitted_plots(page)
+
+
 def test_dashboard_follows_the_window_and_nothing_overlaps(voila_server, browser_page, page_errors):
     page = browser_page
     server = voila_server(DASHBOARD)
@@ -40,8 +50,7 @@ def test_dashboard_follows_the_window_and_nothing_overlaps(voila_server, browser
     (wide, _), = dk.wait_for_fitted_plots(page)
     assert_looks_disabled(page)
 
-    page.set_viewport_size({"width": 800, "height": 900})  # no tab change: only the resize can fit the figure
-    (narrow, room), = dk.wait_for_fitted_plots(page)
+    (narrow, room), = resize(page, 800)  # no tab change: only the resize can fit the figure
     assert narrow == room == MIN_WIDTH < wide, (narrow, room, wide)
 
     failures = []
@@ -52,8 +61,7 @@ def test_dashboard_follows_the_window_and_nothing_overlaps(voila_server, browser
         browserkit.save_screenshot(page, f"layout-{module}-800", full_page=False)
         failures += [f"{module} at 800 px: {problem}" for problem in dk.layout_problems(page)]
 
-    page.set_viewport_size({"width": 1280, "height": 900})  # the last tab shown follows a wider window too
-    (again, _), = dk.wait_for_fitted_plots(page)
+    (again, _), = resize(page, 1280)  # the last tab shown follows a wider window too
     assert again == wide
     assert not failures, "\n".join(failures)
     page_errors.assert_none()
@@ -72,8 +80,7 @@ def test_lab_notebook_figure_fits_and_follows_the_window(jupyter_lab, browser_pa
     assert not dk.layout_problems(page), dk.layout_problems(page)
     assert_looks_disabled(page)
 
-    page.set_viewport_size({"width": 1100, "height": 900})
-    (narrower, _), = dk.wait_for_fitted_plots(page)
+    (narrower, _), = resize(page, 1100)
     assert narrower < drawn - 100, (narrower, drawn)
     page.mouse.move(0, 0)
     screenshot("lab-layout-three-layer")
