@@ -33,6 +33,7 @@ NOTEBOOKS = {"three_layer": "three_layer", "nine_layer": "nine_layer", "histogra
              "digits_mlp": "digits_mlp", "variance": "variance", "zoo": "initializer_zoo",
              "edge_of_chaos": "edge_of_chaos"}
 HEIGHT = 900
+LAB_HEIGHT = 1500  # JupyterLab: tall enough for the tallest figure, so that a picture of it needs no scrolling
 TIMEOUT = 180_000  # ms
 
 
@@ -80,12 +81,12 @@ def lab(context, server, widths: list[int], only: list[str]) -> list[Path]:
     for module, notebook in NOTEBOOKS.items():
         if only and module not in only:
             continue
-        page.set_viewport_size({"width": widths[0], "height": HEIGHT})
+        page.set_viewport_size({"width": widths[0], "height": LAB_HEIGHT})
         browserkit.lab_open_notebook(page, server, f"notebooks/{notebook}.ipynb")
         browserkit.lab_run_all(page)
         page.wait_for_selector(f".jp-OutputArea {dk.PLOT}", timeout=TIMEOUT)
         for width in widths:
-            page.set_viewport_size({"width": width, "height": HEIGHT})
+            page.set_viewport_size({"width": width, "height": LAB_HEIGHT})
             output = page.locator(".jp-OutputArea-child", has=page.locator(".js-plotly-plot")).first
             output.scroll_into_view_if_needed()
             settle(page)
