@@ -27,9 +27,9 @@ def test_product_rule_panel_follows_factor_to_the_l(app):
 
 
 def test_relu_panel_separates_he_xavier_and_the_typo(app):
-    _, he = trace(app, "relu_meas_He + ReLU")
-    _, xavier = trace(app, "relu_meas_Xavier + ReLU")
-    _, typo = trace(app, "relu_meas_2/sqrt(n) + ReLU")
+    _, he = trace(app, "relu_meas_he_relu")
+    _, xavier = trace(app, "relu_meas_lecun_relu")
+    _, typo = trace(app, "relu_meas_typo_relu")
     assert xavier[-1] < he[-1] / 20 < typo[-1] / 1000  # after 6 layers: 0.5^6 and 2^6 apart from He's 1
 
 

@@ -3,7 +3,8 @@
 Each demo is built the first time its tab is opened. That keeps the first page load quick, gives each
 figure its real size (a plotly graph drawn inside a hidden tab can come out the wrong size), and spaces
 out the start of the page's FigureWidgets (several starting at once can leave one frozen in Voila:
-trap 10 of JUPYTER-STACK.md).
+with anywidget 0.9.17 and later each widget model has 2 s to start in the browser, and a figure that misses it
+draws its first state and then ignores every update).
 
 Leaving a tab pauses its demo: a run nobody watches would only take the machine's time from the one
 on screen (and redraw a figure the browser cannot size while it is hidden).

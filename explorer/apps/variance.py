@@ -40,11 +40,13 @@ PRODUCT_CASES = (
     (1.25, "n Var(W) = 1.25", "#1f77b4"),
 )
 MODES = (("fan_in", "#1f77b4"), ("fan_out", "#d62728"), ("fan_avg", "#2ca02c"))
+# (trace key, legend label, activation, start, colour). "Xavier" in quotes: N(0, 1/n_in), as the deeplearning.ai
+# article names it (LeCun's variance; Glorot's only for a square layer).
 RELU_CASES = (
-    ("He + ReLU", "relu", CATALOGUE["he"].make, "#2ca02c"),
-    ("Xavier + ReLU", "relu", CATALOGUE["article_xavier"].make, "#d62728"),  # N(0, 1/n_in): the article's Xavier
-    ("Xavier + tanh", "tanh", CATALOGUE["article_xavier"].make, "#1f77b4"),
-    ("2/sqrt(n) + ReLU", "relu", CATALOGUE["typo"].make, "#9467bd"),
+    ("he_relu", "He + ReLU", "relu", CATALOGUE["he"].make, "#2ca02c"),
+    ("lecun_relu", '"Xavier" 1/n + ReLU', "relu", CATALOGUE["article_xavier"].make, "#d62728"),
+    ("lecun_tanh", '"Xavier" 1/n + tanh', "tanh", CATALOGUE["article_xavier"].make, "#1f77b4"),
+    ("typo_relu", "2/sqrt(n) + ReLU", "relu", CATALOGUE["typo"].make, "#9467bd"),
 )
 TANH_INPUT_STD = 0.1  # tanh is close to linear only for small signals: the tanh cases start there
 EXAMPLES, MODELS = 64, 2  # measured over 64 inputs and 2 independent networks per case
@@ -120,9 +122,9 @@ class VarianceApp:
             add(f"w_fwd_meas_{mode}", 2, 1, mode="markers", marker=dict(color=color, size=6), showlegend=False)
             add(f"w_bwd_pred_{mode}", 2, 2, mode="lines", line=dict(color=color, dash="dash"), showlegend=False)
             add(f"w_bwd_meas_{mode}", 2, 2, mode="markers", marker=dict(color=color, size=6), showlegend=False)
-        for label, _, _, color in RELU_CASES:
-            add(f"relu_pred_{label}", 2, 3, mode="lines", name=label, line=dict(color=color))
-            add(f"relu_meas_{label}", 2, 3, mode="markers", marker=dict(color=color, size=5), showlegend=False)
+        for key, label, _, _, color in RELU_CASES:
+            add(f"relu_pred_{key}", 2, 3, mode="lines", name=label, line=dict(color=color))
+            add(f"relu_meas_{key}", 2, 3, mode="markers", marker=dict(color=color, size=5), showlegend=False)
         for row in (1, 2):
             for col in (1, 2, 3):
                 fig.update_yaxes(type="log", exponentformat="power", row=row, col=col)
@@ -227,14 +229,14 @@ class VarianceApp:
     def draw_relu_cases(self) -> None:
         sizes = [LESSON_WIDTH] * (self.depth.value + 1)
         layers = np.arange(1, len(sizes))
-        for label, activation, make_init, _ in RELU_CASES:
+        for key, _, activation, make_init, _ in RELU_CASES:
             init = make_init()
             x_std = TANH_INPUT_STD if activation == "tanh" else 1.0
             predicted = theory.propagate_variance(sizes, theory.weight_variances(init, sizes), activation,
                                                   input_second_moment=x_std**2)
             measured = theory.measure_variances(sizes, init, activation, EXAMPLES, MODELS, input_std=x_std)
-            self.set(f"relu_pred_{label}", layers, predicted.a_second / x_std**2)
-            self.set(f"relu_meas_{label}", layers, measured.a_second / x_std**2)
+            self.set(f"relu_pred_{key}", layers, predicted.a_second / x_std**2)
+            self.set(f"relu_meas_{key}", layers, measured.a_second / x_std**2)
 
 
 def parse_widths(text: str) -> list[int]:
