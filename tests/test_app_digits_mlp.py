@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from test_live_figure import capture_messages, train_to
+from test_live_figure import capture_messages, check_redraws_are_animates, train_to
 
 from explorer import datasets, initializers
 from explorer.apps import digits_mlp
@@ -244,20 +244,10 @@ def test_claims_about_other_runs_quoted_in_the_notebook():
 def test_a_redraw_while_training_is_one_animate_and_no_update(app):
     """While training, a redraw is one Plotly.animate of the curves (quick_update); a Plotly.update (a full
     redraw in the browser) only when an axis range changes, which is rare."""
-    sent = capture_messages(app.figure)
-    before = app.redraws
-    train_to(app, 10)  # the training loop: how often it redraws depends on the machine, what it sends does not
-    assert app.redraws > before and sent.count("animate") == app.redraws - before == len(sent) - sent.count("update")
-    # Ten redraws at fixed points, one per snapshot (the pace of the loop on a slow machine): snapshots 11 to 20.
-    sent.clear()
-    for _ in range(10):
-        app.pull(1)
-        app.draw()
-    assert sent.count("animate") == 10 == len(sent) - sent.count("update")
-    assert sent.count("update") <= len(sent) / 4
+    sent = check_redraws_are_animates(app)
     # One more snapshot in the middle of a press: nothing in the layout changes, so no full redraw. (Not after the
-    # timed run above: a fast machine ends the press within the second, and the next snapshot past the press then
-    # drops the markers, one full redraw.)
+    # run above: it may have reached the end of the press, and the next snapshot past the press then drops the
+    # markers, one full redraw.)
     app.reset()
     app.pull(5)
     app.draw()

@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 import pytest
-from test_live_figure import capture_messages, train_to
+from test_live_figure import capture_messages, check_redraws_are_animates, train_to
 
 from explorer import datasets
 from explorer.apps import histograms
@@ -185,20 +185,10 @@ def png_pixels(uri):
 def test_a_redraw_while_training_is_one_animate_and_no_update(app):
     """While training, a redraw is one Plotly.animate of scatter traces and the batch's picture (quick_update);
     a Plotly.update (a full redraw in the browser) only when an axis range changes, which is rare."""
-    sent = capture_messages(app.figure)
-    before = app.redraws
-    train_to(app, 10)  # the training loop: how often it redraws depends on the machine, what it sends does not
-    assert app.redraws > before and sent.count("animate") == app.redraws - before == len(sent) - sent.count("update")
-    # Ten redraws at fixed points, one per snapshot (the pace of the loop on a slow machine): snapshots 11 to 20.
-    sent.clear()
-    for _ in range(10):
-        app.pull(1)
-        app.draw()
-    assert sent.count("animate") == 10 == len(sent) - sent.count("update")
-    assert sent.count("update") <= len(sent) / 4
-    # One more snapshot early in a run: nothing in the layout changes, so no full redraw. (Not after the timed
-    # run above: on a fast machine its curves may have just reached MARKERS_UP_TO points, and the next snapshot
-    # then drops the markers, one full redraw.)
+    sent = check_redraws_are_animates(app)
+    # One more snapshot early in a run: nothing in the layout changes, so no full redraw. (Not after the run
+    # above: its curves may have just reached MARKERS_UP_TO points, and the next snapshot would then drop the
+    # markers, one full redraw.)
     app.reset()
     app.pull(10)  # past the first steps, where the cost's range still widens
     app.draw()

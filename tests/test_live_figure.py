@@ -179,6 +179,24 @@ def capture_messages(figure):
     return sent
 
 
+def check_redraws_are_animates(app) -> list[str]:
+    """While training, every redraw is one Plotly.animate, and a Plotly.update (a full redraw in the browser)
+    comes only when an axis range changes: checked over the training loop to a fixed point (how often it redraws
+    depends on the machine, what it sends does not), then over ten redraws one snapshot apart. Returns the list
+    that goes on recording the figure's messages (capture_messages)."""
+    sent = capture_messages(app.figure)
+    before = app.redraws
+    train_to(app, 10)
+    assert app.redraws > before and sent.count("animate") == app.redraws - before == len(sent) - sent.count("update")
+    sent.clear()
+    for _ in range(10):  # one redraw per snapshot (the pace of the loop on a slow machine): snapshots 11 to 20
+        app.pull(1)
+        app.draw()
+    assert sent.count("animate") == 10 == len(sent) - sent.count("update")
+    assert sent.count("update") <= len(sent) / 4
+    return sent
+
+
 def test_a_control_change_at_rest_redraws_the_whole_figure_only_for_new_data():
     """A Plotly.update redraws every trace in the browser: the three-layer demo sends one only with new data
     points; a new start of the same data goes as one animate (curves, links, the boundary's picture)."""

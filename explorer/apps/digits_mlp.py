@@ -224,13 +224,9 @@ class DigitsMLPApp(LiveApp):
 
     def describe(self, snap: Snapshot) -> str:
         test_accuracy = snap.evaluation["test"][1]
-        parts = []
-        for k, key in enumerate(self.keys):
-            if snap.diverged[k]:
-                parts.append(f"{STARTS[key].short} diverged at step {snap.diverged_at[k]:,}")
-            else:
-                parts.append(f"{STARTS[key].short} {test_accuracy[k]:.1%}")
-        return f"epoch {snap.epoch:.1f} (step {snap.step:,}) · test accuracy: " + ", ".join(parts)
+        names = [STARTS[key].short for key in self.keys]
+        return (f"epoch {snap.epoch:.1f} (step {snap.step:,}) · test accuracy: "
+                + self.each_model(snap, names, lambda k: f"{test_accuracy[k]:.1%}"))
 
     # -- the figure ---------------------------------------------------------------------------
 

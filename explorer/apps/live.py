@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import html
 import time
+from collections.abc import Callable
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
@@ -129,6 +130,12 @@ class LiveApp:
     def describe(self, snap: Snapshot) -> str:
         """One line of status under the figure; plain text."""
         return f"step {snap.step:,}"
+
+    @staticmethod
+    def each_model(snap: Snapshot, names: list[str], value: Callable[[int], str]) -> str:
+        """One clause per model of a stack, for a status line: "name value(k)", or the step where it diverged."""
+        return ", ".join(f"{name} diverged at step {snap.diverged_at[k]:,}" if snap.diverged[k]
+                         else f"{name} {value(k)}" for k, name in enumerate(names))
 
     def open_figure(self, figure: go.Figure) -> None:
         """Draw the first state of a new run into `figure`, then make it the app's FigureWidget (see

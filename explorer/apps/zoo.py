@@ -106,13 +106,8 @@ class ZooApp(LiveApp):
         self.costs.append(snap.step, snap.cost)
 
     def describe(self, snap: Snapshot) -> str:
-        parts = []
-        for k, key in enumerate(self.keys):
-            if snap.diverged[k]:
-                parts.append(f"{key} diverged at step {snap.diverged_at[k]:,}")
-            else:
-                parts.append(f"{key} {snap.cost[k]:.3g}")
-        return f"step {snap.step:,} (epoch {snap.epoch:.1f}) · cost: " + ", ".join(parts)
+        return (f"step {snap.step:,} (epoch {snap.epoch:.1f}) · cost: "
+                + self.each_model(snap, list(self.keys), lambda k: f"{snap.cost[k]:.3g}"))
 
     # -- the figure ---------------------------------------------------------------------------
 
