@@ -145,6 +145,8 @@ class WidthTransferApp:
                                          name="", legendgroup=f"l{l}"), 2, 2)
             add(f"coord0_{l}", go.Scatter(x=[], y=[], mode="lines", showlegend=False, legendgroup=f"l{l}",
                                           line=dict(color=LAYER_COLORS[l], dash="dot", width=1)), 2, 2)
+        add("coord_start", go.Scatter(x=[None], y=[None], mode="lines", name="at the start",
+                                      line=dict(color="grey", dash="dot", width=1)), 2, 2)  # the legend's key
         fig.update_layout(height=FIGURE_HEIGHT, margin=MARGIN, template="plotly_white")
         for col in (1, 2):
             fig.update_xaxes(title_text="log₂ η (base learning rate)", dtick=1, row=1, col=col)
