@@ -32,6 +32,7 @@ from plotly.subplots import make_subplots
 
 from explorer import mup
 from explorer.apps.figure import Figure, draw_then_wrap
+from explorer.apps.live import BUTTON_STYLE
 from explorer.apps.resize import FitOnResize
 
 WIDTHS = {"64-512": (64, 128, 256, 512), "64-1024": (64, 128, 256, 512, 1024),
@@ -102,9 +103,12 @@ class WidthTransferApp:
 
         draw_then_wrap(self, self.build_figure(), self.first_draw)
         row = widgets.Layout(flex_flow="row wrap", align_items="center")
+        buttons = widgets.HBox([self.run_button, self.cancel_button, self.progress, self.sweep_status,
+                                widgets.HTML(BUTTON_STYLE, layout=widgets.Layout(display="none"))], layout=row)
+        buttons.add_class("explorer-buttons")  # a disabled button greyed out (BUTTON_STYLE)
         self.widget = widgets.VBox([
             widgets.HBox([self.widths, self.lr_min, self.lr_max, self.steps], layout=row),
-            widgets.HBox([self.run_button, self.cancel_button, self.progress, self.sweep_status], layout=row),
+            buttons,
             widgets.HBox([self.parametrization, self.coord_step, self.coord_lr], layout=row),
             self.message,
             self.figure,
