@@ -213,3 +213,11 @@ def test_pieces_give_the_numbers_of_one_run_bit_for_bit(tmp_path):
             assert np.array_equal(direct["loss"], result.loss[pi, wi], equal_nan=True)
     stopped = mup.transfer_sweep(small, should_stop=lambda: True, directory=tmp_path)
     assert stopped is None and not list(tmp_path.iterdir())
+
+
+def test_two_workers_give_the_numbers_of_one_process_bit_for_bit():
+    small = mup.TransferConfig(widths=(64, 128), log2_lr=(-3.0, 0.0), steps=8, examples=64, batch_size=32)
+    here = mup.transfer_sweep(small, cache=False)
+    spread = mup.transfer_sweep(small, cache=False, n_jobs=2)
+    for name in ("loss", "initial_loss", "diverged"):
+        assert np.array_equal(getattr(here, name), getattr(spread, name), equal_nan=True), name
