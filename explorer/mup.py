@@ -558,7 +558,8 @@ def coordinate_check(parametrization: str, widths: Sequence[int] = (64, 128, 256
                      hidden_layers: int = 2, optimizer: str = "sgd", output_init: str = "table", examples: int = 64,
                      seed: int = 0) -> CoordinateCheck:
     """Train `seeds` networks of each width for `steps` full-batch steps at base rate 2^log2_lr on `examples`
-    digits, and record each layer's pre-activation size at every step 0..steps (see CoordinateCheck).
+    digits (softmax and cross-entropy: the scaling argument holds for any loss whose gradient at the logits is
+    O(1)), and record each layer's pre-activation size at every step 0..steps (see CoordinateCheck).
 
     TP5's test of an implementation of μP: the sizes are flat in width under μP, and some grow (or shrink) under SP.
     """
