@@ -167,6 +167,9 @@ class Trainer:
         probe: extra inputs whose outputs every snapshot records (a decision-boundary grid, say).
         evaluate: named datasets {"test": (X, Y)} whose cost and accuracy every snapshot records.
         blas_threads: BLAS threads while training (default 1, see `blas_limit`); None leaves BLAS alone.
+        lr_scale: None, or a factor for each entry of `net.params` (an array laid out like it, >= 0): entry i
+            then learns at its model's lr times lr_scale[i]. Per-layer learning rates, as μP asks
+            (explorer.mup); the rates stay in the optimizer, so the step costs one multiply more than with one rate.
     """
 
     def __init__(
@@ -186,6 +189,7 @@ class Trainer:
         probe: np.ndarray | None = None,
         evaluate: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
         blas_threads: int | None = 1,
+        lr_scale: np.ndarray | None = None,
     ) -> None:
         if not isinstance(net, Network):
             raise TypeError(f"net={net!r} must be an explorer.network.Network")
@@ -206,6 +210,9 @@ class Trainer:
             rate = float(rates[0])
         else:
             rate = np.where(net.owner >= 0, rates[np.maximum(net.owner, 0)], 0).astype(net.dtype)
+        self.lr_scale = None if lr_scale is None else _check_lr_scale(lr_scale, net)
+        if self.lr_scale is not None:
+            rate = np.multiply(rate, self.lr_scale, dtype=net.dtype)
         if optimizer == "adam":
             self.optimizer = Adam(rate)
         else:
@@ -616,6 +623,21 @@ def _check_lr(lr, K: int) -> np.ndarray:
         if not (math.isfinite(v) and v > 0):
             raise ValueError(f"lr={lr!r}: a learning rate must be a positive finite number, not {v}")
     return np.broadcast_to(values, (K,)).reshape(K, 1).copy()
+
+
+def _check_lr_scale(lr_scale, net: Network) -> np.ndarray:
+    """A factor per entry of net.params: finite and >= 0, in an array of the buffer's shape (a copy)."""
+    try:
+        values = np.array(lr_scale, dtype=np.float64)
+    except (TypeError, ValueError):
+        kind = type(lr_scale).__name__
+        raise TypeError(f"lr_scale must be an array of numbers laid out like net.params, not {kind}") from None
+    if values.shape != net.params.shape:
+        raise ValueError(f"lr_scale has shape {values.shape}; expected {net.params.shape}, one factor per entry of "
+                         "net.params")
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ValueError("lr_scale must hold finite factors >= 0")
+    return values
 
 
 def _check_bins(edges, name: str) -> np.ndarray:

@@ -30,7 +30,7 @@ import plotly.graph_objects as go
 import pytest
 
 import explorer
-from explorer import activations, checks, datasets, export, reproductions, share, sweep, theory
+from explorer import activations, checks, datasets, export, mup, reproductions, share, sweep, theory
 from explorer import initializers as init
 from explorer.network import Network, activate, activation_derivative, loss, loss_and_grad, output_activation
 from explorer.training import History, Trainer, histogram_counts
@@ -262,6 +262,24 @@ ROWS: list[tuple[str, type[Exception], tuple[str, ...]]] = [
     ("reproductions.glorot_bengio(hidden_layers=0)", ValueError, ("hidden_layers=0", "from 1 to 100")),
     ("reproductions.he_plain_relu(depth=1)", ValueError, ("depth=1", "from 2 to 500")),
     ("reproductions.cs231n_tanh(bins=0)", ValueError, ("bins=0", "from 2 to 1,000")),
+    # -- width transfer (mup) ---------------------------------------------------------------------
+    ("Trainer(net, X, Y, lr_scale=np.ones(3))", ValueError, ("lr_scale has shape (3,)", "one factor per entry")),
+    ("Trainer(net, X, Y, lr_scale=-np.ones(net.params.size))", ValueError, ("lr_scale", "finite factors >= 0")),
+    ("mup.mlp_sizes(64, 0, 10)", ValueError, ("width=0", "from 1 to 4,096")),
+    ("mup.scalings('ntk', [64, 128, 10])", ValueError, ("parametrization='ntk'", "sp, mup")),
+    ("mup.scalings('mup', [64, 128, 256, 10])", ValueError, ("sizes=[64, 128, 256, 10]", "one width")),
+    ("mup.network('mup', [64, 128, 10], optimizer='lamb')", ValueError, ("optimizer='lamb'", "sgd, adam")),
+    ("mup.digits_task(examples=1)", ValueError, ("examples=1", "from 2 to 1,797")),
+    ("mup.TransferConfig(widths=(64, 0))", ValueError, ("every width=0", "from 1 to 4,096")),
+    ("mup.TransferConfig(log2_lr=(NAN,))", ValueError, ("log2_lr", "nan", "from -30 to 10")),
+    ("mup.WidthRun(mup.TransferConfig(), 'ntk', 64)", ValueError, ("parametrization='ntk'", "sp, mup")),
+    ("mup.train_width('digits', 'sp', 64)", TypeError, ("config='digits'", "TransferConfig")),
+    ("mup.TransferSweep(chunk_steps=0, cache=False)", ValueError, ("chunk_steps=0", "positive integer")),
+    ("mup.transfer_sweep(n_jobs=0, cache=False)", ValueError, ("n_jobs=0", "positive integer")),
+    ("mup.cached_transfer_sweep(None)", TypeError, ("config=None", "TransferConfig")),
+    ("mup.expected_slopes('ntk')", ValueError, ("parametrization='ntk'", "sp, mup")),
+    ("mup.layer_names(0)", ValueError, ("hidden_layers=0", "from 1 to 20")),
+    ("mup.coordinate_check('sp', widths=[64])", ValueError, ("widths=[64]", "at least two widths")),
 ]
 
 # Public functions and classes that have no row, each with the reason: they take no arguments, they are built
@@ -286,7 +304,8 @@ EXEMPT = {
         "activations.MeanFieldForms", "starts.Start",
         "network.Forward", "network.Backward", "network.Workspace", "training.SGD", "training.Adam",
         "training.Snapshot", "sweep.TrainabilityMap", "reproductions.ZooStart", "reproductions.GlorotBengio",
-        "reproductions.PlainReLU", "reproductions.TanhStack")},
+        "reproductions.PlainReLU", "reproductions.TanhStack", "mup.LayerScaling", "mup.TransferResult",
+        "mup.CoordinateCheck")},
     **{name: INNER_LOOP for name in (
         "network.softmax", "network.logit_scale", "network.logit_gradient", "network.fraction_right",
         "network.cost_bound", "network.output_gradient")},
@@ -339,7 +358,7 @@ def _names() -> dict:
     return dict(
         np=np, init=init, activations=activations, checks=checks, datasets=datasets, theory=theory, Network=Network,
         Trainer=Trainer, History=History,
-        sweep=sweep, share=share, export=export, reproductions=reproductions, figure=go.Figure(), loss=loss,
+        sweep=sweep, mup=mup, share=share, export=export, reproductions=reproductions, figure=go.Figure(), loss=loss,
         activate=activate, activation_derivative=activation_derivative, loss_and_grad=loss_and_grad,
         output_activation=output_activation, histogram_counts=histogram_counts, NAN=NAN, INF=INF,
         rng=np.random.default_rng(0), FILES=_write_files(_FOLDER), points=np.zeros((4, 2)),

@@ -61,6 +61,9 @@ SPECS = {
     "zoo": Spec("Activation", "tanh", trace=1, key="y", cost=0),
     # No training: trace 0 is the phase diagram (xi_c), which moves with the activation.
     "edge_of_chaos": Spec("Activation", "ReLU", trace=0, key="z", cost=0),
+    # No Train button (its sweep runs from "Run sweep"): trace 16 is the coordinate check's input layer, whose
+    # widths follow the Widths dropdown.
+    "mup": Spec("Widths", "64 … 1,024 (5 widths)", trace=16, key="x", cost=0),
 }
 # A demo added to DEMOS without a spec here: every check but the control's, with trace 0 as its cost curve.
 DEFAULT_SPEC = Spec(None, None, trace=0, key="y", cost=0)
