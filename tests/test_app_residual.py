@@ -55,7 +55,7 @@ def test_the_cost_curves_follow_an_independent_run(app):
 
 
 def test_a_control_rebuilds_the_stack(app):
-    app.branch.value = 1
+    app.branch.value = "one"
     app.width.value = 16
     net = app.trainer.net
     assert net.branch_layers == 1 and net.width == 16 and "W2" not in net.p

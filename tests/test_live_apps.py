@@ -24,6 +24,7 @@ APPS = [
     ("explorer.apps.histograms", "HistogramsApp"),
     ("explorer.apps.digits_mlp", "DigitsMLPApp"),
     ("explorer.apps.zoo", "ZooApp"),
+    ("explorer.apps.residual", "ResidualApp"),
 ]
 
 

@@ -36,7 +36,8 @@ BATCH_SIZE = 64
 EXAMPLES = 512
 PANELS = ("stream", "gradient", "cost")  # a trace per start and panel: "fixup stream", ...; predictions "fixup
 # stream predicted", "fixup gradient predicted"; the sweep "fixup sweep"
-BRANCHES = (("two layers: ReLU, linear, ReLU, linear", 2), ("one layer: ReLU, linear", 1))
+BRANCHES = (("two layers: ReLU, linear, ReLU, linear", "two"), ("one layer: ReLU, linear", "one"))
+BRANCH_LAYERS = {"two": 2, "one": 1}  # a link holds the word
 FIGURE_HEIGHT = 860
 MARGIN = dict(l=60, r=20, t=70, b=150)
 
@@ -69,7 +70,7 @@ class ResidualApp(LiveApp):
                                        continuous_update=False)
         self.width = widgets.IntSlider(value=32, min=16, max=128, step=16, description="Width n", style=style,
                                        continuous_update=False)
-        self.branch = widgets.Dropdown(options=BRANCHES, value=2, description="Branch F", style=style,
+        self.branch = widgets.Dropdown(options=BRANCHES, value="two", description="Branch F", style=style,
                                        layout=widgets.Layout(width="360px"))
         self.learning_rate = widgets.FloatText(value=0.05, description="Learning rate", style=style,
                                                layout=widgets.Layout(width="170px"))
@@ -118,7 +119,7 @@ class ResidualApp(LiveApp):
             raise ValueError(f"seed={seed!r} must be a non-negative integer")
         seeds = [int(s) for s in np.random.SeedSequence(seed).generate_state(len(self.keys))]
         net = residual.ResidualNet(self.X.shape[1], self.width.value, self.depth.value, 10, starts=list(self.keys),
-                                   seed=seeds, branch_layers=self.branch.value)
+                                   seed=seeds, branch_layers=BRANCH_LAYERS[self.branch.value])
         return residual.ResidualTrainer(net, self.X, self.y, lr=self.learning_rate.value, batch_size=BATCH_SIZE,
                                         seed=seed)
 
@@ -216,7 +217,8 @@ class ResidualApp(LiveApp):
 
     def sweep_config(self) -> residual.DepthSweepConfig:
         return residual.DepthSweepConfig(depths=self.sweep_depths, starts=self.keys, width=self.width.value,
-                                         branch_layers=self.branch.value, lr=float(self.learning_rate.value),
+                                         branch_layers=BRANCH_LAYERS[self.branch.value],
+                                         lr=float(self.learning_rate.value),
                                          examples=EXAMPLES)
 
     def show_sweep(self, result: residual.DepthSweep | None = None) -> None:
