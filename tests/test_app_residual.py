@@ -101,3 +101,20 @@ def test_the_sweep_runs_with_progress_is_stored_and_can_be_cancelled(app, tmp_pa
     np.testing.assert_allclose(ys(app, "fixup sweep"), stored.cost[:, fixup])
     fresh = ResidualApp(cache_dir=tmp_path, sweep_depths=(2, 4))  # a new app reads it back
     assert "read from the cache" in fresh.sweep_status.value
+
+
+def test_train_pause_and_reset_leave_no_loop(app):
+    """LiveApp's contract with this app's trainer: Train runs in the background, Pause ends the task, Reset starts
+    again at step 0."""
+
+    async def train_then_pause():
+        app.start()
+        await asyncio.sleep(0.3)
+        assert app.running
+        app.stop()
+        await asyncio.sleep(0.05)
+
+    asyncio.run(train_then_pause())
+    assert not app.running and app.trainer.step > 0
+    app.reset()
+    assert app.trainer.step == 0 and app.snapshot.step == 0 and not app.train_button.disabled

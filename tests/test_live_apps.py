@@ -24,7 +24,6 @@ APPS = [
     ("explorer.apps.histograms", "HistogramsApp"),
     ("explorer.apps.digits_mlp", "DigitsMLPApp"),
     ("explorer.apps.zoo", "ZooApp"),
-    ("explorer.apps.residual", "ResidualApp"),
 ]
 
 
