@@ -39,7 +39,7 @@ PANELS = ("stream", "gradient", "cost")  # a trace per start and panel: "fixup s
 BRANCHES = (("two layers: ReLU, linear, ReLU, linear", "two"), ("one layer: ReLU, linear", "one"))
 BRANCH_LAYERS = {"two": 2, "one": 1}  # a link holds the word
 FIGURE_HEIGHT = 860
-MARGIN = dict(l=60, r=20, t=70, b=150)
+MARGIN = dict(l=60, r=20, t=150, b=70)  # px; the top one holds the title and the legend
 
 
 class ResidualApp(LiveApp):
@@ -187,11 +187,15 @@ class ResidualApp(LiveApp):
             fig.update_yaxes(type="log", exponentformat="power", row=1, col=col)
         fig.update_xaxes(title_text="step", row=2, col=1)
         fig.update_yaxes(title_text="cost (cross-entropy, log)", type="log", row=2, col=1)
-        fig.update_xaxes(title_text="blocks L", type="log", row=2, col=2)
-        fig.update_yaxes(title_text="cost after training (log)", type="log", row=2, col=2)
-        below = 80 / (FIGURE_HEIGHT - MARGIN["t"] - MARGIN["b"])
+        # The sweep's depths run from 10 to 200 blocks, its costs from chance (log 10 = 2.3) down to about 1e-4.
+        fig.update_xaxes(title_text="blocks L", type="log", range=[0.9, 2.4], tickvals=[10, 20, 50, 100, 200],
+                         row=2, col=2)
+        fig.update_yaxes(title_text="cost after training (log)", type="log", range=[-4, 1], dtick=1,
+                         exponentformat="power", row=2, col=2)
+        # The legend above the panels, under the title: the whole figure's, in two rows of long labels.
+        above = 40 / (FIGURE_HEIGHT - MARGIN["t"] - MARGIN["b"])
         fig.update_layout(height=FIGURE_HEIGHT, width=None, autosize=True, margin=MARGIN, template="plotly_white",
-                          legend=dict(orientation="h", x=0, y=-below, yanchor="top", font=dict(size=11)),
+                          legend=dict(orientation="h", x=0, y=1 + above, yanchor="bottom", font=dict(size=11)),
                           title=dict(x=0.01, y=0.985, font_size=15))
         fig.update_annotations(font_size=13)
         return fig
