@@ -527,27 +527,26 @@ def measure_residual(starts: Sequence, width: int, depth: int, branch_layers: in
     seeds = np.random.SeedSequence(seed).generate_state(K * draws).reshape(draws, K)
     logs, glogs, streams, gradvals = [], [], [], []
     net = None
-    blas = ThreadpoolController().limit(limits=1, user_api="blas")  # small products: one thread is quicker
-    for d in range(draws):
-        net = ResidualNet(X.shape[1], width, depth, 10, starts=keys, seed=[int(s) for s in seeds[d]],
-                          branch_layers=branch_layers)
-        # A zero output layer (Fixup's) passes no gradient to the stream at all: for the gradient's profile, which
-        # is measured relative to the last block's, such a model gets a LeCun output layer here.
-        for k in range(K):
-            if not net.p["U"][k].any():
-                net.p["U"][k] = initializers.lecun_normal()(np.random.default_rng(int(seeds[d, k])), (10, width))
-        targets = net.check_targets(labels, len(X)).T
-        with np.errstate(all="ignore"):
-            fwd = net.forward(X)
-            _, grads = net.backward(fwd, targets)
-            q = np.stack([(x * x).mean(axis=(1, 2)) for x in fwd.stream])  # (L + 1, K)
-            G = np.stack([(g * g).mean(axis=(1, 2)) for g in grads])
-            G = G / G[-1]
-        streams.append(q)
-        gradvals.append(G)
-        logs.append(np.log(q))
-        glogs.append(np.log(G))
-    blas.restore_original_limits()
+    with ThreadpoolController().limit(limits=1, user_api="blas"):  # small products: one thread is quicker
+        for d in range(draws):
+            net = ResidualNet(X.shape[1], width, depth, 10, starts=keys, seed=[int(s) for s in seeds[d]],
+                              branch_layers=branch_layers)
+            # A zero output layer (Fixup's) passes no gradient to the stream at all: for the gradient's profile, which
+            # is measured relative to the last block's, such a model gets a LeCun output layer here.
+            for k in range(K):
+                if not net.p["U"][k].any():
+                    net.p["U"][k] = initializers.lecun_normal()(np.random.default_rng(int(seeds[d, k])), (10, width))
+            targets = net.check_targets(labels, len(X)).T
+            with np.errstate(all="ignore"):
+                fwd = net.forward(X)
+                _, grads = net.backward(fwd, targets)
+                q = np.stack([(x * x).mean(axis=(1, 2)) for x in fwd.stream])  # (L + 1, K)
+                G = np.stack([(g * g).mean(axis=(1, 2)) for g in grads])
+                G = G / G[-1]
+            streams.append(q)
+            gradvals.append(G)
+            logs.append(np.log(q))
+            glogs.append(np.log(G))
     stream, grad = np.mean(streams, axis=0), np.mean(gradvals, axis=0)
     gains = net.branch_gains()
     predicted_stream, predicted_grad = [], []
