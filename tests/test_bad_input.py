@@ -30,7 +30,7 @@ import plotly.graph_objects as go
 import pytest
 
 import explorer
-from explorer import activations, checks, datasets, export, mup, reproductions, share, sweep, theory
+from explorer import activations, checks, datasets, export, mup, reproductions, residual, share, sweep, theory
 from explorer import initializers as init
 from explorer.network import Network, activate, activation_derivative, loss, loss_and_grad, output_activation
 from explorer.training import History, Trainer, histogram_counts
@@ -280,6 +280,28 @@ ROWS: list[tuple[str, type[Exception], tuple[str, ...]]] = [
     ("mup.expected_slopes('ntk')", ValueError, ("parametrization='ntk'", "sp, mup")),
     ("mup.layer_names(0)", ValueError, ("hidden_layers=0", "from 1 to 20")),
     ("mup.coordinate_check('sp', widths=[64])", ValueError, ("widths=[64]", "at least two widths")),
+    # -- residual networks ------------------------------------------------------------------------
+    ("residual.ResidualNet(64, 32, 0, 10)", ValueError, ("depth=0", "from 1 to 500")),
+    ("residual.ResidualNet(64, 32, 10, 10, starts='resnet')", ValueError, ("start='resnet'", "fixup", "skipinit")),
+    ("residual.ResidualNet(64, 32, 10, 10, branch_layers=3)", ValueError, ("branch_layers=3", "from 1 to 2")),
+    ("residual.ResidualNet(2, 4, 2, 1, output='linear')", ValueError, ("output='linear'", "softmax, sigmoid")),
+    ("residual.ResidualNet(2, 4, 2, 10, starts=['fixup', 'plain_he'], seed=[1, 2, 3])", ValueError,
+     ("starts has 2", "seed 3")),
+    ("residual.ResidualTrainer(net, X, Y)", TypeError, ("net=", "ResidualNet")),
+    ("residual.ResidualTrainer(residual.ResidualNet(2, 4, 2, 1, output='sigmoid'), X, Y, lr=0)", ValueError,
+     ("lr=0", "positive")),
+    ("residual.ResidualTrainer(residual.ResidualNet(2, 4, 2, 1, output='sigmoid'), X, Y + 5)", ValueError,
+     ("y must be 5 integer labels", "from 0 to 1")),
+    ("residual.measure_residual(['fixup'], 16, 4, draws=0)", ValueError, ("draws=0", "from 1 to 1,000")),
+    ("residual.digits_task(1)", ValueError, ("examples=1", "from 2 to 1,797")),
+    ("residual.DepthSweepConfig(depths=(0,))", ValueError, ("every depth=0", "from 1 to 500")),
+    ("residual.train_depth(residual.DepthSweepConfig(), 0)", ValueError, ("depth=0", "from 1 to 500")),
+    ("residual.depth_sweep(3)", TypeError, ("config=3", "DepthSweepConfig")),
+    ("residual.cached_depth_sweep(3)", TypeError, ("config=3", "DepthSweepConfig")),
+    ("theory.residual.branch_gain([1.0, 2.0, 3.0], 8)", ValueError,
+     ("weight_variances=[1.0, 2.0, 3.0]", "one or two")),
+    ("theory.residual.predict_residual(10, 1.0, 1.0, norm='group')", ValueError,
+     ("norm='group'", "none, layer, batch")),
 ]
 
 # Public functions and classes that have no row, each with the reason: they take no arguments, they are built
@@ -309,6 +331,10 @@ EXEMPT = {
     **{name: INNER_LOOP for name in (
         "network.softmax", "network.logit_scale", "network.logit_gradient", "network.fraction_right",
         "network.cost_bound", "network.output_gradient")},
+    **{name: BUILT_BY_THE_PACKAGE for name in (
+        "residual.ResidualStart", "residual.ResidualPass", "residual.ResidualSnapshot", "residual.ResidualMeasurement",
+        "residual.DepthSweep", "residual.SweepProgress", "theory.residual.ResidualPrediction")},
+    **{name: INNER_LOOP for name in ("residual.normalize", "residual.normalize_backward")},
 }
 
 
@@ -358,7 +384,8 @@ def _names() -> dict:
     return dict(
         np=np, init=init, activations=activations, checks=checks, datasets=datasets, theory=theory, Network=Network,
         Trainer=Trainer, History=History,
-        sweep=sweep, mup=mup, share=share, export=export, reproductions=reproductions, figure=go.Figure(), loss=loss,
+        sweep=sweep, mup=mup, residual=residual, share=share, export=export, reproductions=reproductions,
+        figure=go.Figure(), loss=loss,
         activate=activate, activation_derivative=activation_derivative, loss_and_grad=loss_and_grad,
         output_activation=output_activation, histogram_counts=histogram_counts, NAN=NAN, INF=INF,
         rng=np.random.default_rng(0), FILES=_write_files(_FOLDER), points=np.zeros((4, 2)),

@@ -58,6 +58,7 @@ DEMOS = (
     ("Why Xavier works", "variance", "VarianceApp"),
     ("Initializer zoo", "zoo", "ZooApp"),
     ("The edge of chaos", "edge_of_chaos", "EdgeOfChaosApp"),
+    ("Residual networks", "residual", "ResidualApp"),
     ("Width transfer: μP", "mup", "WidthTransferApp"),
 )
 
