@@ -308,6 +308,7 @@ LINK_KEYS = {
     "variance": ["activation", "init", "scale", "depth", "width"],
     "zoo": ["activation", "depth", "width", "learning_rate", "seed"],
     "edge_of_chaos": ["activation", "sigma_b2", "sigma_w2", "depth"],
+    "isometry": ["activation", "weights", "depth", "width", "q_star", "learning_rate", "seed"],
 }
 EXPORT_ONLY = {"variance": ["widths"]}  # free text: exported with the run, not set by a link
 

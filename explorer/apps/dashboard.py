@@ -58,6 +58,7 @@ DEMOS = (
     ("Why Xavier works", "variance", "VarianceApp"),
     ("Initializer zoo", "zoo", "ZooApp"),
     ("The edge of chaos", "edge_of_chaos", "EdgeOfChaosApp"),
+    ("Dynamical isometry", "isometry", "IsometryApp"),
 )
 
 FIGURE_MIN_WIDTH = "1000px"

@@ -61,6 +61,8 @@ SPECS = {
     "zoo": Spec("Activation", "tanh", trace=1, key="y", cost=0),
     # No training: trace 0 is the phase diagram (xi_c), which moves with the activation.
     "edge_of_chaos": Spec("Activation", "ReLU", trace=0, key="z", cost=0),
+    # trace 0: the Gaussian weights' spectrum, which moves with the activation; trace 14: the Gaussian start's cost.
+    "isometry": Spec("Activation", "ReLU", trace=0, key="y", cost=14),
 }
 # A demo added to DEMOS without a spec here: every check but the control's, with trace 0 as its cost curve.
 DEFAULT_SPEC = Spec(None, None, trace=0, key="y", cost=0)
