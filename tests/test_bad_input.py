@@ -352,6 +352,7 @@ atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
 
 EXEMPT.update({name: BUILT_BY_THE_PACKAGE for name in (
     "isometry.CriticalPoint", "isometry.LinearGaussianMoments", "isometry.ScanStep")})
+EXEMPT["isometry.one_blas_thread"] = NO_ARGUMENTS
 
 
 def _names() -> dict:

@@ -106,3 +106,49 @@ def test_orthogonal_linear_networks_are_exact_isometries_at_any_depth():
     values = isometry.spectra("linear", "orthogonal", 48, [1, 256], seed=1)
     for depth in (1, 256):
         np.testing.assert_allclose(values[depth], 1.0, atol=1e-11)
+
+
+# -- the papers' claims, measured ----------------------------------------------------------------------------------
+
+CLAIM_WIDTH, CLAIM_DEPTH, CLAIM_SEEDS = 128, 8, 8
+
+
+@pytest.fixture(scope="module")
+def measured():
+    """The spectrum of J J^T at depth 8 of width-128 networks, 8 seeds, for every activation and weight type."""
+    return {(a, w): [isometry.spectra(a, w, CLAIM_WIDTH, [CLAIM_DEPTH], seed=s)[CLAIM_DEPTH] for s in
+                     range(CLAIM_SEEDS)] for a in isometry.ACTIVATIONS for w in isometry.WEIGHTS}
+
+
+@pytest.mark.parametrize("activation", isometry.ACTIVATIONS)
+@pytest.mark.parametrize("weights", isometry.WEIGHTS)
+def test_the_spectrum_has_mean_one_and_the_predicted_variance(measured, activation, weights):
+    """Pennington et al. (2017): at criticality the mean is 1 and the variance L (mu_2 / mu_1^2 - 1 - s_1). Over 8
+    networks: within 4 standard errors (from the sample) plus a finite-width correction of 4 L / N relative (the
+    exact linear Gaussian one, section 2 of the notebook, is about L / (2N))."""
+    spectra = measured[(activation, weights)]
+    means = np.array([np.mean(v) for v in spectra])
+    variances = np.array([isometry.spectrum_variance(v) for v in spectra])
+    predicted = float(isometry.predicted_variance(activation, weights, CLAIM_DEPTH))
+    width_correction = 4 * CLAIM_DEPTH / CLAIM_WIDTH
+
+    def within(sample, expected):
+        error = 4 * sample.std(ddof=1) / math.sqrt(len(sample)) + width_correction * abs(expected)
+        assert abs(sample.mean() - expected) <= error + 1e-12, (sample.mean(), expected, error)
+
+    within(means, 1.0)
+    within(variances, predicted)
+    if (activation, weights) == ("linear", "gaussian"):
+        exact = isometry.linear_gaussian_moments(CLAIM_DEPTH, CLAIM_WIDTH).variance[-1]
+        assert abs(variances.mean() - exact) <= 4 * variances.std(ddof=1) / math.sqrt(CLAIM_SEEDS)
+
+
+def test_only_orthogonal_tanh_and_linear_reach_isometry_relu_never(measured):
+    """Every one of the 8 networks: orthogonal linear is exact, orthogonal tanh at q* = 1/64 has a variance below
+    0.05 (predicted 0.0135), while Gaussian weights of any activation, and ReLU with either weights, spread by more
+    than L / 4."""
+    for spectrum in measured[("linear", "orthogonal")]:
+        np.testing.assert_allclose(spectrum, 1.0, atol=1e-12)
+    assert max(isometry.spectrum_variance(v) for v in measured[("tanh", "orthogonal")]) < 0.05
+    for key in (("linear", "gaussian"), ("tanh", "gaussian"), ("relu", "gaussian"), ("relu", "orthogonal")):
+        assert min(isometry.spectrum_variance(v) for v in measured[key]) > CLAIM_DEPTH / 4, key
