@@ -9,6 +9,7 @@ import pytest
 
 from explorer import isometry
 from explorer.network import Network
+from explorer.training import Trainer
 from explorer.theory import meanfield
 
 
@@ -152,3 +153,27 @@ def test_only_orthogonal_tanh_and_linear_reach_isometry_relu_never(measured):
     assert max(isometry.spectrum_variance(v) for v in measured[("tanh", "orthogonal")]) < 0.05
     for key in (("linear", "gaussian"), ("tanh", "gaussian"), ("relu", "gaussian"), ("relu", "orthogonal")):
         assert min(isometry.spectrum_variance(v) for v in measured[key]) > CLAIM_DEPTH / 4, key
+
+
+def steps_to_reach(depth: int, width: int, seed: int, threshold: float = 1.0, budget: int = 300) -> list[float]:
+    """Steps until each start's batch cost first falls below `threshold` (inf if not within `budget`)."""
+    X, y, _, _ = isometry.comparison_data(1 / 64)
+    net = isometry.comparison_network(X.shape[1], 10, depth, width, 1 / 64, seed)
+    reached = [math.inf, math.inf]
+    for snap in Trainer(net, X, y, lr=0.01, batch_size=64, seed=seed).snapshots(every=10, steps=budget):
+        for k in range(2):
+            if reached[k] == math.inf and snap.cost[k] < threshold:
+                reached[k] = snap.step
+        if max(reached) < math.inf:
+            break
+    return reached
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_orthogonal_starts_train_a_deep_tanh_network_faster(seed):
+    """Pennington et al. (2017): at criticality, orthogonal weights train deep tanh networks markedly faster than
+    Gaussian ones. Here 64-(32x64)-10 on the digits, q* = 1/64, SGD 0.01: the orthogonal start reaches a batch cost
+    below 1 in at most 1/1.4 of the Gaussian start's steps (measured over seeds 0-5: 150-170 against 250-330 or
+    more; benchmarks/bench_isometry.py train)."""
+    gaussian, orthogonal = steps_to_reach(32, 64, seed)
+    assert orthogonal <= 200 and 1.4 * orthogonal <= gaussian, (gaussian, orthogonal)
