@@ -9,8 +9,8 @@ import pytest
 
 from explorer import isometry
 from explorer.network import Network
-from explorer.training import Trainer
 from explorer.theory import meanfield
+from explorer.training import Trainer
 
 
 @pytest.mark.parametrize("q_star", [1 / 256, 1 / 64, 0.25, 1.0])
