@@ -45,7 +45,7 @@ Q_STARS = ("1/256", "1/64", "1/16", "1/4", "1")
 TRAIN_MAX_DEPTH = 128  # the training panel's network: at most this deep and this wide (a step stays under ~0.1 s)
 TRAIN_MAX_WIDTH = 128
 BATCH_SIZE = 64
-BINS = np.linspace(-6, 3, 91)  # log10 of the eigenvalues
+BINS = np.linspace(-8, 4, 49)  # log10 of the eigenvalues, bins a quarter of a decade wide
 VARIANCE_FLOOR = 1e-4  # a variance below this (orthogonal linear: 0 to rounding) is drawn at it on the log axis
 SLICE_SECONDS = 0.03  # spectra: compute this long between two looks at the event loop
 COLORS = {"linear": "#2ca02c", "tanh": "#1f77b4", "relu": "#d62728"}
@@ -205,16 +205,26 @@ class IsometryApp(LiveApp):
         depth, width, q = int(self.depth.value), int(self.width.value), q_value(self.q_star.value)
         activation, shown = self.activation.value, self.weights.value
         centres = (BINS[:-1] + BINS[1:]) / 2
+        tallest = 0.0
         with fig.batch_update():
             for weights in isometry.WEIGHTS:
                 values = self.spectra.get((activation, weights))
                 trace = fig.trace(f"hist {weights}")
                 visible = shown in ("both", weights) and values is not None
                 density = isometry.log_density(values, BINS) if visible else np.zeros(0)
+                below = 1 - float(np.sum(density * np.diff(BINS))) if visible else 0.0  # left of the axis
                 trace.update(x=centres if visible else [], y=density, visible=True,
                              name=f"{WEIGHT_LABELS[weights]}: mean {np.mean(values):.3g}, variance "
-                                  f"{isometry.spectrum_variance(values):.3g}" if visible else WEIGHT_LABELS[weights])
+                                  f"{isometry.spectrum_variance(values):.3g}"
+                                  + (f", {below:.0%} below 10^{BINS[0]:.0f}" if below >= 0.005 else "")
+                             if visible else WEIGHT_LABELS[weights])
+                tallest = max(tallest, float(density.max(initial=0.0)))
+            fig.update_yaxes(range=[0, 1.45 * (tallest or 1.0)], row=1, col=1)  # room for the legend above the bars
             xs = isometry.scan_depths(depth)
+            fig.update_xaxes(tickvals=xs, row=1, col=2)
+            top = max([VARIANCE_FLOOR] + [v for found in self.variances.values() for v in found.values()]
+                      + [float(isometry.predicted_variance(a, "gaussian", depth, q)) for _, a in ACTIVATIONS])
+            fig.update_yaxes(range=[np.log10(VARIANCE_FLOOR) - 0.5, np.log10(top) + 2.5], row=1, col=2)
             for _, a in ACTIVATIONS:
                 for weights in isometry.WEIGHTS:
                     predicted = isometry.predicted_variance(a, weights, np.array(xs), q)
@@ -309,8 +319,9 @@ class IsometryApp(LiveApp):
         fig.update_layout(
             height=820, width=None, autosize=True, template="plotly_white", margin=dict(l=70, r=20, t=60, b=60),
             legend=dict(x=0.01, y=0.99, xanchor="left", yanchor="top", bgcolor="rgba(255,255,255,0.7)"),
-            legend2=dict(x=1.0, xanchor="right", y=0.6, yanchor="bottom", font=dict(size=10),
-                         bgcolor="rgba(255,255,255,0.7)"),
+            # The top left of the variance panel is kept empty for its legend (draw_spectra sets the range).
+            legend2=dict(x=fig.layout.xaxis2.domain[0] + 0.01, xanchor="left", y=0.99, yanchor="top",
+                         font=dict(size=10), bgcolor="rgba(255,255,255,0.7)"),
             legend3=dict(x=1.0, xanchor="right", y=0.35, yanchor="top", bgcolor="rgba(255,255,255,0.7)"),
         )
         return fig
