@@ -205,26 +205,26 @@ class IsometryApp(LiveApp):
         depth, width, q = int(self.depth.value), int(self.width.value), q_value(self.q_star.value)
         activation, shown = self.activation.value, self.weights.value
         centres = (BINS[:-1] + BINS[1:]) / 2
-        tallest = 0.0
+        tallest, stats = 0.0, []
         with fig.batch_update():
             for weights in isometry.WEIGHTS:
                 values = self.spectra.get((activation, weights))
                 trace = fig.trace(f"hist {weights}")
                 visible = shown in ("both", weights) and values is not None
                 density = isometry.log_density(values, BINS) if visible else np.zeros(0)
-                below = 1 - float(np.sum(density * np.diff(BINS))) if visible else 0.0  # left of the axis
-                trace.update(x=centres if visible else [], y=density, visible=True,
-                             name=f"{WEIGHT_LABELS[weights]}: mean {np.mean(values):.3g}, variance "
-                                  f"{isometry.spectrum_variance(values):.3g}"
-                                  + (f", {below:.0%} below 10^{BINS[0]:.0f}" if below >= 0.005 else "")
-                             if visible else WEIGHT_LABELS[weights])
+                trace.update(x=centres if visible else [], y=density, visible=True)
+                if visible:
+                    below = 1 - float(np.sum(density * np.diff(BINS)))  # left of the axis
+                    stats.append(f"{WEIGHT_LABELS[weights]}: mean {np.mean(values):.3g}, variance "
+                                 f"{isometry.spectrum_variance(values):.3g}"
+                                 + (f", {below:.0%} below 10^{BINS[0]:.0f}" if below >= 0.005 else ""))
                 tallest = max(tallest, float(density.max(initial=0.0)))
             fig.update_yaxes(range=[0, 1.45 * (tallest or 1.0)], row=1, col=1)  # room for the legend above the bars
             xs = isometry.scan_depths(depth)
             fig.update_xaxes(tickvals=xs, row=1, col=2)
             top = max([VARIANCE_FLOOR] + [v for found in self.variances.values() for v in found.values()]
                       + [float(isometry.predicted_variance(a, "gaussian", depth, q)) for _, a in ACTIVATIONS])
-            fig.update_yaxes(range=[np.log10(VARIANCE_FLOOR) - 0.5, np.log10(top) + 2.5], row=1, col=2)
+            fig.update_yaxes(range=[np.log10(VARIANCE_FLOOR) - 0.5, np.log10(top) + 0.5], row=1, col=2)
             for _, a in ACTIVATIONS:
                 for weights in isometry.WEIGHTS:
                     predicted = isometry.predicted_variance(a, weights, np.array(xs), q)
@@ -234,16 +234,18 @@ class IsometryApp(LiveApp):
                     fig.trace(f"meas {a} {weights}").update(
                         x=ds, y=np.maximum([found[d] for d in ds], VARIANCE_FLOOR) if ds else [])
             point = isometry.critical_point(activation, q)
-            fig.layout.annotations[0].text = (f"J J^T's eigenvalues, {NAMES[activation]}, L = {depth}, N = {width}")
-            fig.layout.annotations[1].text = f"variance of the spectrum against depth (N = {width})"
+            fig.layout.annotations[0].text = f"J J^T's eigenvalues ({NAMES[activation]}, L = {depth})"
+            fig.layout.annotations[1].text = f"variance of the spectrum (N = {width})"
         done = len(self.variances) == len(self.combos()) and all(
             len(v) == len(isometry.scan_depths(depth)) for v in self.variances.values())
         extra = f" computed in {self.spectra_seconds:.1f} s" if done else " computing…"
         self.note.value = html.escape(
             f"At criticality: {NAMES[activation]} with σ_w² = {point.sigma_w2:.4g}, σ_b² = {point.sigma_b2:.3g}"
             + (f" (q* = {self.q_star.value})" if activation == "tanh" else "")
-            + f"; mean of the spectrum (σ_w² μ₁)^L = 1. One network per curve and depth, seed {self.seed.value};"
-            + extra + f". Variances below {VARIANCE_FLOOR:g} are drawn at {VARIANCE_FLOOR:g}.")
+            + f"; mean of the spectrum (σ_w² μ₁)^L = 1. Variance panel: lines are the large-width theory, dots one "
+            f"measured network each (seed {self.seed.value});"
+            + extra + f". Variances below {VARIANCE_FLOOR:g} are drawn at {VARIANCE_FLOOR:g}.") + (
+            "<br>" + html.escape(f"J J^T's eigenvalues at L = {depth}: " + "; ".join(stats)) if stats else "")
 
     # -- the training race --------------------------------------------------------------------
 
@@ -278,14 +280,14 @@ class IsometryApp(LiveApp):
             for k, weights in enumerate(isometry.WEIGHTS):
                 fig.trace(f"cost {weights}").update(x=steps, y=costs[:, k])
             fig.layout.annotations[2].text = (
-                f"training: tanh 64-({depth}×{width})-10 on the digits at q* = {self.q_star.value}, "
-                f"SGD lr {self.learning_rate.value:g}, batches of {BATCH_SIZE}")
+                f"training tanh 64-({depth}×{width})-10 on digits, q* = {self.q_star.value}, "
+                f"SGD {self.learning_rate.value:g}")
 
     # -- the figure ---------------------------------------------------------------------------
 
     def build_figure(self) -> Figure:
         fig = Figure(make_subplots(rows=2, cols=2, specs=[[{}, {}], [{"colspan": 2}, None]],
-                                   horizontal_spacing=0.1, vertical_spacing=0.2,
+                                   horizontal_spacing=0.1, vertical_spacing=0.27,
                                    subplot_titles=("J J^T's eigenvalues", "variance of the spectrum against depth",
                                                    "training")))
         for weights in isometry.WEIGHTS:
@@ -309,19 +311,20 @@ class IsometryApp(LiveApp):
                 x=[], y=[], mode="lines", line=dict(color=WEIGHT_COLORS[weights], width=2),
                 name=f"{WEIGHT_LABELS[weights]} start", legend="legend3",
                 hovertemplate="step %{x}: %{y:.3g}<extra>%{fullData.name}</extra>"), 2, 1)
-        fig.update_xaxes(title_text="log10 of the squared singular value λ", row=1, col=1)
+        fig.update_xaxes(title_text="log10 λ (λ = s², s a singular value)", row=1, col=1)
         fig.update_yaxes(title_text="density", row=1, col=1)
-        fig.update_xaxes(title_text="depth L (lines: large-width theory; markers: measured)", type="log", row=1,
-                         col=2)
+        fig.update_xaxes(title_text="depth L", type="log", row=1, col=2)
         fig.update_yaxes(title_text="variance", type="log", exponentformat="power", row=1, col=2)
         fig.update_xaxes(title_text="step", row=2, col=1)
         fig.update_yaxes(title_text="cost on the batch (cross-entropy, log)", type="log", row=2, col=1)
         fig.update_layout(
-            height=820, width=None, autosize=True, template="plotly_white", margin=dict(l=70, r=20, t=60, b=60),
+            height=880, width=None, autosize=True, template="plotly_white", margin=dict(l=70, r=20, t=60, b=60),
             legend=dict(x=0.01, y=0.99, xanchor="left", yanchor="top", bgcolor="rgba(255,255,255,0.7)"),
-            # The top left of the variance panel is kept empty for its legend (draw_spectra sets the range).
-            legend2=dict(x=fig.layout.xaxis2.domain[0] + 0.01, xanchor="left", y=0.99, yanchor="top",
-                         font=dict(size=10), bgcolor="rgba(255,255,255,0.7)"),
+            # The variance panel's legend under the top row's axis titles, in the gap between the rows: one row of
+            # six entries, from the left edge (from the variance panel it would pass the right edge and squeeze the
+            # panels).
+            legend2=dict(x=0, xanchor="left", y=fig.layout.yaxis2.domain[0] - 52 / 760,
+                         yanchor="top", orientation="h", font=dict(size=10)),
             legend3=dict(x=1.0, xanchor="right", y=0.35, yanchor="top", bgcolor="rgba(255,255,255,0.7)"),
         )
         return fig
