@@ -44,6 +44,7 @@ from threadpoolctl import ThreadpoolController
 
 from explorer import activations, checks, datasets, initializers
 from explorer.network import Network
+from explorer.starts import CATALOGUE
 from explorer.theory import meanfield
 
 ACTIVATIONS = ("linear", "tanh", "relu")
@@ -178,23 +179,14 @@ def linear_gaussian_moments(depth: int, width: int, sigma_w2: float = 1.0) -> Li
 
 
 def weight_initializer(weights: str, sigma_w2: float) -> initializers.Initializer:
-    """Gaussian N(0, sigma_w^2 / n_in) (explorer.starts' free scale), or orthogonal with the same entry variance
-    sigma_w^2 / n_in: a random orthogonal matrix (initializers.orthogonal) times sigma_w sqrt(max(n_in, n_out) / n_in).
-    For a square layer that is sigma_w Q, W W^T = sigma_w^2 I; a tall layer (n_out > n_in) keeps every input's
-    length up to sigma_w^2 n_out / n_in, so that each unit receives what a Gaussian layer gives it on average."""
+    """The labelled start (explorer.starts) for the weights: Gaussian N(0, sigma_w^2 / n_in) ("free_fan_in"), or
+    orthogonal with the same entry variance sigma_w^2 / n_in ("orthogonal_fan_in"): a random orthogonal matrix times
+    sigma_w sqrt(max(n_in, n_out) / n_in). For a square layer that is sigma_w Q, W W^T = sigma_w^2 I; a tall first
+    layer (n_out > n_in) gives each unit what a Gaussian layer gives it on average."""
     weights = _check_choice("weights", weights, WEIGHTS)
     if isinstance(sigma_w2, bool) or not isinstance(sigma_w2, (int, float)) or not (0 < sigma_w2 <= 100):
         raise ValueError(f"sigma_w2={sigma_w2!r} must be a number above 0, at most 100")
-    if weights == "gaussian":
-        return initializers.variance_scaling(sigma_w2, "fan_in", "normal")
-    unit = initializers.orthogonal(1.0)
-
-    def draw(rng: np.random.Generator, shape: tuple) -> np.ndarray:
-        n_out, n_in = shape
-        return unit(rng, shape) * math.sqrt(sigma_w2 * max(n_in, n_out) / n_in)
-
-    return initializers.Initializer(name="orthogonal_fan_in", params={"sigma_w2": sigma_w2}, draw=draw,
-                                    variance_of=lambda shape: sigma_w2 / shape[1])
+    return CATALOGUE["free_fan_in" if weights == "gaussian" else "orthogonal_fan_in"].make(sigma_w2)
 
 
 def bias_initializer(sigma_b2: float) -> initializers.Initializer:
