@@ -21,6 +21,7 @@ Names, honestly:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -67,6 +68,18 @@ def _free_scale(v: float) -> Initializer:
     return initializers.zeros() if v == 0 else initializers.variance_scaling(v, "fan_in", "normal")
 
 
+def _orthogonal_fan_in(v: float) -> Initializer:
+    """A random orthogonal matrix Q (initializers.orthogonal) times sqrt(v max(n_in, n_out) / n_in): every entry has
+    the variance v / n_in of the Gaussian N(0, v/n_in). Square: sqrt(v) Q, so W W^T = v I (dynamical isometry)."""
+    unit = initializers.orthogonal(1.0)
+
+    def draw(rng, shape):
+        n_out, n_in = shape
+        return unit(rng, shape) * math.sqrt(v * max(n_in, n_out) / n_in)
+
+    return Initializer(name="orthogonal_fan_in", params={"v": v}, draw=draw, variance_of=lambda shape: v / shape[1])
+
+
 _ALL = [
     Start("zeros", "zeros: W = 0", "0", "constant", initializers.zeros),
     Start("constant", "constant: every weight 0.5", "0", "constant", lambda: initializers.constant(0.5)),
@@ -104,6 +117,9 @@ _ALL = [
           parameter="alpha", reference="W = I: the signal passes unchanged through square linear layers"),
     Start("lsuv", "LSUV", None, "orthogonal", initializers.orthogonal,
           reference="Mishkin & Matas (2015): orthonormal, then each layer rescaled on data to unit variance"),
+    Start("orthogonal_fan_in", "fan-in-scaled \"orthogonal\" Q·√(v·max(n_in, n_out)/n_in): Var(W) = v/n_in", "v/n_in",
+          "orthogonal", _orthogonal_fan_in, parameter="v",
+          reference="Pennington, Schoenholz & Ganguli (2017): orthogonal weights at the edge of chaos, W W^T = σ_w² I"),
 ]
 
 #: Every start, by key.

@@ -30,7 +30,7 @@ import plotly.graph_objects as go
 import pytest
 
 import explorer
-from explorer import activations, checks, datasets, export, mup, reproductions, residual, share, sweep, theory
+from explorer import activations, checks, datasets, export, isometry, mup, reproductions, residual, share, sweep, theory
 from explorer import initializers as init
 from explorer.network import Network, activate, activation_derivative, loss, loss_and_grad, output_activation
 from explorer.training import History, Trainer, histogram_counts
@@ -302,6 +302,24 @@ ROWS: list[tuple[str, type[Exception], tuple[str, ...]]] = [
      ("weight_variances=[1.0, 2.0, 3.0]", "one or two")),
     ("theory.residual.predict_residual(10, 1.0, 1.0, norm='group')", ValueError,
      ("norm='group'", "none, layer, batch")),
+    # -- isometry ---------------------------------------------------------------------------------
+    ("isometry.critical_point('sigmoid')", ValueError, ("activation='sigmoid'", "linear, tanh, relu")),
+    ("isometry.critical_point('tanh', 0)", ValueError, ("q_star=0", "from 1e-06 to 100")),
+    ("isometry.critical_point('tanh', '1/64')", TypeError, ("q_star='1/64'", "number")),
+    ("isometry.predicted_variance('tanh', 'uniform', 4)", ValueError, ("weights='uniform'", "gaussian, orthogonal")),
+    ("isometry.predicted_variance('tanh', 'gaussian', -1)", ValueError, ("depth=", ">= 0")),
+    ("isometry.linear_gaussian_moments(4, 0)", ValueError, ("width=0", "from 1 to 1,000,000,000")),
+    ("isometry.linear_gaussian_moments(4, 8, sigma_w2=-1)", ValueError, ("sigma_w2=-1", "above 0")),
+    ("isometry.weight_initializer('he', 2.0)", ValueError, ("weights='he'", "gaussian, orthogonal")),
+    ("isometry.bias_initializer(-1.0)", ValueError, ("sigma_b2=-1.0", "from 0 to 100")),
+    ("isometry.JacobianWalk('tanh', 'gaussian', 0)", ValueError, ("width=0", "from 1 to 1,000")),
+    ("isometry.spectra('tanh', 'gaussian', 8, [0])", ValueError, ("depths=0", "from 1 to 1,000")),
+    ("isometry.scan('tanh', 'gaussian', 8, 0)", ValueError, ("depth=0", "from 1 to 1,000")),
+    ("isometry.scan_depths(2_000)", ValueError, ("depth=2000", "from 1 to 1,000")),
+    ("isometry.log_density(np.zeros(0), np.arange(3))", ValueError, ("values", "non-empty")),
+    ("isometry.spectrum_variance(np.zeros((2, 2)))", ValueError, ("values", "1-D", "(2, 2)")),
+    ("isometry.comparison_data(q_star=-1)", ValueError, ("q_star=-1", "from 1e-06 to 100")),
+    ("isometry.comparison_network(64, 10, 0, 8)", ValueError, ("depth=0", "from 1 to 1,000")),
 ]
 
 # Public functions and classes that have no row, each with the reason: they take no arguments, they are built
@@ -377,6 +395,11 @@ _FOLDER = tempfile.mkdtemp(prefix="explorer-bad-input-")
 atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
 
 
+EXEMPT.update({name: BUILT_BY_THE_PACKAGE for name in (
+    "isometry.CriticalPoint", "isometry.LinearGaussianMoments", "isometry.ScanStep")})
+EXEMPT["isometry.one_blas_thread"] = NO_ARGUMENTS
+
+
 def _names() -> dict:
     X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0], [0.5, 0.5]])
     Y = np.array([0, 1, 0, 1, 1])
@@ -395,6 +418,7 @@ def _names() -> dict:
 
 
 NAMES = _names()
+NAMES["isometry"] = isometry
 
 
 def call(text: str):

@@ -309,6 +309,7 @@ LINK_KEYS = {
     "zoo": ["activation", "depth", "width", "learning_rate", "seed"],
     "edge_of_chaos": ["activation", "sigma_b2", "sigma_w2", "depth"],
     "residual": ["depth", "width", "branch", "learning_rate", "seed"],
+    "isometry": ["activation", "weights", "depth", "width", "q_star", "learning_rate", "seed"],
     "mup": ["widths", "lr_min", "lr_max", "steps", "parametrization", "coord_step", "coord_lr"],
 }
 EXPORT_ONLY = {"variance": ["widths"]}  # free text: exported with the run, not set by a link

@@ -24,6 +24,7 @@ APPS = [
     ("explorer.apps.histograms", "HistogramsApp"),
     ("explorer.apps.digits_mlp", "DigitsMLPApp"),
     ("explorer.apps.zoo", "ZooApp"),
+    ("explorer.apps.isometry", "IsometryApp"),
 ]
 
 
@@ -214,6 +215,17 @@ AGREES = {"ThreeLayerApp": three_layer_agrees, "NineLayerApp": nine_layer_agrees
 WALK_LENGTH = {"ThreeLayerApp": 45, "NineLayerApp": 45, "HistogramsApp": 20, "DigitsMLPApp": 25, "ZooApp": 20}
 
 
+def isometry_agrees(app):
+    net = app.trainer.net
+    assert net.K == 2 and (net.L - 1, net.sizes[1]) == app.train_shape() and lr_of(app) == app.learning_rate.value
+    assert app.trainer.net.seeds == [app.seed.value] * 2
+    assert app.figure.trace("cost gaussian").x[-1] == app.snapshot.step
+
+
+AGREES["IsometryApp"] = isometry_agrees
+WALK_LENGTH["IsometryApp"] = 20
+
+
 INTERNAL_ERROR = re.compile(r"&#9888; (Training stopped: )?\w+(Error|Exception|Warning)\b")
 
 
@@ -312,6 +324,7 @@ def walk_variance_app(app, knobs, rng, parse_widths) -> None:
 SETTING = {"ThreeLayerApp": ("noise", 0.2), "NineLayerApp": ("noise", 0.2),
            "HistogramsApp": ("learning_rate", 0.05), "DigitsMLPApp": ("learning_rate", 0.05),
            "ZooApp": ("learning_rate", 0.05)}
+SETTING["IsometryApp"] = ("learning_rate", 0.05)
 
 
 def test_changing_a_setting_during_training_stops_the_old_run_and_starts_clean(app):

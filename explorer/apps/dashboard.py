@@ -59,6 +59,7 @@ DEMOS = (
     ("Initializer zoo", "zoo", "ZooApp"),
     ("The edge of chaos", "edge_of_chaos", "EdgeOfChaosApp"),
     ("Residual networks", "residual", "ResidualApp"),
+    ("Dynamical isometry", "isometry", "IsometryApp"),
     ("Width transfer: μP", "mup", "WidthTransferApp"),
 )
 

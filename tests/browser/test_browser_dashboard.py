@@ -63,6 +63,8 @@ SPECS = {
     "edge_of_chaos": Spec("Activation", "ReLU", trace=0, key="z", cost=0),
     # trace 0: the plain net's stream variance per block, which the branch's form changes; trace 4: its cost.
     "residual": Spec("Branch F", "one layer: ReLU, linear", trace=0, key="y", cost=4),
+    # trace 0: the Gaussian weights' spectrum, which moves with the activation; trace 14: the Gaussian start's cost.
+    "isometry": Spec("Activation", "ReLU", trace=0, key="y", cost=14),
     # No Train button (its sweep runs from "Run sweep"): trace 16 is the coordinate check's input layer, whose
     # widths follow the Widths dropdown.
     "mup": Spec("Widths", "64 … 1,024 (5 widths)", trace=16, key="x", cost=0),
