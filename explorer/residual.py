@@ -39,7 +39,7 @@ from explorer import __version__, checks, initializers
 from explorer.network import fraction_right, logit_gradient, logit_scale, loss, output_activation
 from explorer.starts import CATALOGUE
 from explorer.theory.residual import NORMS, branch_gain, predict_residual
-from explorer.training import DIVERGED, SGD, TRAINING, Adam, Snapshot
+from explorer.training import DIVERGED, SGD, TRAINING, Adam, Snapshot, Trainer
 
 EPS = 1e-5  # added to the variance inside LayerNorm and BatchNorm, as torch does
 MAX_DEPTH = 500
@@ -448,13 +448,7 @@ class ResidualTrainer:
             with np.errstate(all="ignore"):
                 self.update(grads)
 
-    def run(self, steps: int) -> np.ndarray:
-        """Train `steps` updates without snapshots between; the cost of each model at the last step."""
-        checks.count("steps", steps, 0)
-        cost = None
-        for snap in self.snapshots(every=max(steps, 1), steps=steps):
-            cost = snap.cost
-        return cost
+    run = Trainer.run  # `steps` updates without snapshots between (through this trainer's own snapshots())
 
     def snapshot(self, fwd: ResidualPass, stream_grads, cost, targets, grads) -> ResidualSnapshot:
         net = self.net
