@@ -44,3 +44,11 @@ def count(name: str, value: Any, minimum: int = 0, maximum: int | None = None) -
 def seed(value: Any, name: str = "seed") -> int:
     """A seed for numpy.random.default_rng: an integer >= 0."""
     return count(name, value, 0)
+
+
+def batch_size(value: Any, examples: int) -> int | None:
+    """A trainer's batch size: None (full batch) or a positive integer; a batch of all `examples` or more is the
+    full batch, None. Else a ValueError such as "batch_size=0 must be None (full batch) or a positive integer"."""
+    if value is not None and not is_count(value, 1):
+        raise ValueError(f"batch_size={value!r} must be None (full batch) or a positive integer")
+    return None if value is None or value >= examples else int(value)

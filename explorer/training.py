@@ -217,9 +217,7 @@ class Trainer:
             self.optimizer = Adam(rate)
         else:
             self.optimizer = SGD(rate, momentum if optimizer == "momentum" else 0.0)
-        if batch_size is not None and not checks.is_count(batch_size, 1):
-            raise ValueError(f"batch_size={batch_size!r} must be None (full batch) or a positive integer")
-        self.batch_size = None if batch_size is None or batch_size >= self.m else int(batch_size)
+        self.batch_size = checks.batch_size(batch_size, self.m)
         self.seed = checks.seed(seed)
         self.rng = np.random.default_rng(self.seed)
         if not (diverge_above > 0):

@@ -44,6 +44,8 @@ ROWS: list[tuple[str, type[Exception], tuple[str, ...]]] = [
     ("checks.count('width', 3.0)", ValueError, ("width=3.0", "integer")),
     ("checks.count('models', True, 1)", ValueError, ("models=True", "positive integer")),
     ("checks.seed(-2)", ValueError, ("seed=-2", "non-negative integer")),
+    ("checks.batch_size(0, 10)", ValueError, ("batch_size=0", "None (full batch) or a positive integer")),
+    ("checks.batch_size(2.5, 10)", ValueError, ("batch_size=2.5", "positive integer")),
     ("checks.seed('7')", ValueError, ("seed='7'", "non-negative integer")),
     ("activations.get('swish')", ValueError, ("'swish'", "valid", "relu", "tanh")),
     ("activations.get(None)", ValueError, ("None", "valid")),
