@@ -5,6 +5,7 @@
     python3 tasks.py test [--no-browser] [extra pytest options]
     python3 tasks.py setup [--test]
     python3 tasks.py lock
+    python3 tasks.py site [--serve] [--port 8000] [--pyodide PATH]
 
 Every command first makes sure `.venv/` (created with the venv module) holds the project
 installed in editable mode, its dependencies at the exact versions of the lock
@@ -342,6 +343,73 @@ def cmd_dashboard(args: argparse.Namespace, extra: list[str]) -> int:
         return 0
 
 
+# The static site (staticsite/build.py) is built with its own tools, in their own venv: voici's static builder
+# and JupyterLite, at the exact versions of requirements/site.txt, apart from the dashboard's packages.
+SITE_VENV = ROOT / ".venv-site"
+SITE_LOCK = REQUIREMENTS / "site.txt"
+
+
+def ensure_site_env() -> Path:
+    """Create .venv-site with requirements/site.txt unless its stamp says it is current; return its python."""
+    python = SITE_VENV / "bin" / "python"
+    stamp = SITE_VENV / ".explorer-install.json"
+    want = json.dumps({"site": file_hash(SITE_LOCK)})
+    if python.exists() and stamp.exists() and stamp.read_text() == want:
+        return python
+    import venv
+
+    shutil.rmtree(SITE_VENV, ignore_errors=True)
+    say("creating .venv-site with the static site's build tools (requirements/site.txt, ~30 s)")
+    venv.EnvBuilder(with_pip=True).create(SITE_VENV)
+    check([python, "-m", "pip", "install", "-q", "-r", SITE_LOCK])
+    stamp.write_text(want)
+    return python
+
+
+class SiteHandler:
+    """Serve build/site: Python's file server with the types Pyodide's files need, on 127.0.0.1 only."""
+
+    @staticmethod
+    def make(folder: Path):
+        import functools
+        import http.server
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                              ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
+                              ".json": "application/json", ".whl": "application/zip"}
+
+            def log_message(self, *args) -> None:  # quiet: one line per file would bury the URL
+                pass
+
+        return functools.partial(Handler, directory=str(folder))
+
+
+def cmd_site(args: argparse.Namespace, extra: list[str]) -> int:
+    python = ensure_site_env()
+    cmd = [python, ROOT / "staticsite" / "build.py"]
+    if args.pyodide:
+        cmd += ["--pyodide", Path(args.pyodide).resolve()]
+    if args.force:
+        cmd.append("--force")
+    code = run(cmd)
+    if code or not args.serve:
+        if not code:
+            say("the site is in build/site/: copy that folder to any static web host (see README, 'The static site')")
+        return code
+    import http.server
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), SiteHandler.make(ROOT / "build" / "site"))
+    say(f"static site: http://127.0.0.1:{server.server_address[1]}/   (Ctrl+C stops it)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def cmd_setup(args: argparse.Namespace, extra: list[str]) -> int:
     ensure_env(test=args.test)
     say(f"ready: {venv_bin('python')}  (JupyterLab: {venv_bin('jupyter')} lab)")
@@ -369,9 +437,15 @@ def main(argv: list[str]) -> int:
     p = sub.add_parser("setup", help="only create/update .venv")
     p.add_argument("--test", action="store_true", help="include the test extra")
     sub.add_parser("lock", help="resolve pyproject.toml's dependencies afresh (pip) into requirements/*.txt")
+    p = sub.add_parser("site", help="build the static site (Pyodide, no server-side Python) into build/site/")
+    p.add_argument("--serve", action="store_true", help="then serve it on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--pyodide", metavar="PATH", help="a Pyodide 0.27.7 distribution (folder or release .tar.bz2)")
+    p.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     args, extra = parser.parse_known_args(argv)
-    commands = {"dashboard": cmd_dashboard, "test": cmd_test, "setup": cmd_setup, "lock": cmd_lock}
-    if args.command in ("setup", "lock") and extra:
+    commands = {"dashboard": cmd_dashboard, "test": cmd_test, "setup": cmd_setup, "lock": cmd_lock,
+                "site": cmd_site}
+    if args.command in ("setup", "lock", "site") and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return commands[args.command](args, extra)
