@@ -49,6 +49,13 @@ def copies_of_the_official_files(folder: Path) -> list[Path]:
     return sorted(folder.iterdir())
 
 
+def test_a_second_build_reuses_the_site(static_site):
+    second = static_site.again()
+    assert f"{static_site.path} is up to date" in second.output, second.output
+    assert "voici build" not in second.output and "PyPI:" not in second.output and "npm:" not in second.output
+    assert second.seconds < 30, f"an up-to-date build took {second.seconds:.0f} s"  # about 1 s: hashes, no work
+
+
 def test_the_build_refuses_a_package_file_changed_by_one_byte(static_site, tmp_path):
     files = copies_of_the_official_files(tmp_path / "pyodide")
     tampered = files[0]  # the first checked (they are checked in name order): the build stops at once
