@@ -340,6 +340,8 @@ ROWS: list[tuple[str, type[Exception], tuple[str, ...]]] = [
     ("asyncio.run(runtime.load_packages('scikit-learn'))", TypeError,
      ("names='scikit-learn'", "list or tuple of package names")),
     ("asyncio.run(runtime.load_packages([None]))", TypeError, ("names=[None]", "package names")),
+    ("runtime.missing_packages('scipy')", TypeError, ("names='scipy'", "list or tuple of package names")),
+    ("runtime.loading_message([''])", TypeError, ("names=['']", "list or tuple of package names")),
 ]
 
 # Public functions and classes that have no row, each with the reason: they take no arguments, they are built

@@ -29,6 +29,7 @@ def stub_pyodide(monkeypatch) -> list:
 
     monkeypatch.setitem(sys.modules, "pyodide_js", types.SimpleNamespace(loadPackage=load_package))
     monkeypatch.setattr(runtime, "IN_BROWSER", True)
+    monkeypatch.setattr(runtime, "_loaded", set())  # a new page
     return asked
 
 
@@ -45,3 +46,20 @@ def test_names_must_be_a_list_of_package_names(monkeypatch, names):
     with pytest.raises(TypeError, match="list or tuple of package names"):
         asyncio.run(runtime.load_packages(names))
     assert asked == []
+
+
+def test_a_package_is_loaded_once_per_page(monkeypatch):
+    asked = stub_pyodide(monkeypatch)
+    assert runtime.missing_packages(["scikit-learn"]) == ["scikit-learn"]
+    asyncio.run(runtime.load_packages(["scikit-learn"]))
+    asyncio.run(runtime.load_packages(["scikit-learn", "scipy"]))
+    assert asked == [["scikit-learn"], ["scipy"]] and runtime.missing_packages(["scipy"]) == []
+
+
+def test_natively_nothing_is_missing():
+    assert runtime.missing_packages(["scikit-learn", "no-such-package"]) == []
+
+
+def test_the_loading_message_says_what_and_how_much():
+    assert runtime.loading_message(["scikit-learn"]) == "Loading scikit-learn into your browser (about 26 MB, once)"
+    assert runtime.loading_message(["pandas"]) == "Loading pandas into your browser (once)"
