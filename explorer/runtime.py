@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 #: True in a browser page (Pyodide reports the platform "emscripten"); False natively.
 IN_BROWSER: bool = sys.platform == "emscripten"
@@ -45,6 +46,17 @@ def loading_message(names: Sequence[str]) -> str:
     names = _check_names(names)
     size = sum(DOWNLOAD_MB.get(name, 0) for name in names)
     return f"Loading {', '.join(names)} into your browser" + (f" (about {size} MB, once)" if size else " (once)")
+
+
+def workers(n_jobs: int, client: Any = None) -> tuple[int, Any, str]:
+    """(n_jobs, client, note) for spreading independent jobs here: natively as given; in a browser page, which can
+    start no worker process and has no network socket for a Dask scheduler, (1, None) and a note saying that the
+    jobs run one after another in the page ("" when nothing else was asked for). The numbers are the same."""
+    if not IN_BROWSER or (n_jobs == 1 and client is None):
+        return n_jobs, client, ""
+    asked = "a Dask client" if client is not None else f"n_jobs={n_jobs}"
+    return 1, None, (f"In the browser the jobs run one after another in this page ({asked} was asked for: a browser "
+                     "page can start no worker processes and reach no Dask cluster); the numbers are the same.")
 
 
 async def load_packages(names: Sequence[str]) -> None:

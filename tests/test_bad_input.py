@@ -420,6 +420,8 @@ atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
 EXEMPT.update({name: BUILT_BY_THE_PACKAGE for name in (
     "isometry.CriticalPoint", "isometry.LinearGaussianMoments", "isometry.ScanStep")})
 EXEMPT["isometry.one_blas_thread"] = NO_ARGUMENTS
+EXEMPT["runtime.workers"] = ("hands n_jobs and client back as given (natively) or replaced by (1, None) (in a browser "
+                             "page); its callers, sweep.trainability_map and mup.transfer_sweep, check n_jobs first")
 
 
 def _names() -> dict:
