@@ -80,7 +80,7 @@ def test_the_downloader_has_plotly_save_the_figure_above_it(site, page_errors):
     site.evaluate(SETUP, [download.ESM])
     site.evaluate("() => { window.cleanup = widget.render({ model, el: document.getElementById('downloader') }); }")
     downloads = []
-    site.on("download", downloads.append)
+    site.on("download", lambda started: downloads.append(started))
     with site.expect_download(timeout=30_000) as started:
         site.evaluate("() => model.send({ figure_png: 'three_layer-step10.png' })")
     saved = started.value
