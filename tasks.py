@@ -186,18 +186,27 @@ def child_env() -> dict[str, str]:
     return env
 
 
+def ensure_debian_package(command: str, packages: list[str], why: str) -> None:
+    """Install Debian's `packages` with apt-get if `command` is missing and we may (root, apt-get present)."""
+    if shutil.which(command):
+        return
+    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if is_root and shutil.which("apt-get"):
+        say(f"installing Debian's {' '.join(packages)} {why} (apt-get, ~1 min)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", *packages]):
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if out.returncode:
+                print(out.stdout[-3000:], out.stderr[-3000:], sep="\n", file=sys.stderr)
+                sys.exit(f"[tasks] failed ({out.returncode}): {' '.join(cmd)}")
+
+
 def ensure_chromium() -> None:
     if Path(CHROMIUM).exists():
         return
     is_root = hasattr(os, "geteuid") and os.geteuid() == 0
     if CHROMIUM == "/usr/bin/chromium" and is_root and shutil.which("apt-get"):
-        say("installing Debian's chromium for the browser tests (apt-get, ~1 min)")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-            out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            if out.returncode:
-                print(out.stdout[-3000:], out.stderr[-3000:], sep="\n", file=sys.stderr)
-                sys.exit(f"[tasks] failed ({out.returncode}): {' '.join(cmd)}")
+        ensure_debian_package("chromium", ["chromium"], "for the browser tests")
         if Path(CHROMIUM).exists():
             return
     sys.exit(
@@ -386,6 +395,7 @@ class SiteHandler:
 
 
 def cmd_site(args: argparse.Namespace, extra: list[str]) -> int:
+    ensure_debian_package("npm", ["npm"], "to fetch Pyodide and Font Awesome from the npm registry")
     python = ensure_site_env()
     cmd = [python, ROOT / "staticsite" / "build.py"]
     if args.pyodide:

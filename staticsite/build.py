@@ -70,7 +70,7 @@ KERNEL_WHEELS = ("piplite", "pyodide-kernel", "ipykernel", "widgetsnbextension")
 # pyodide_kernel, jedi and ipython itself unless they are listed here; listed, they load with the rest at once.
 PRELOAD = ("micropip", "piplite", "ssl", "sqlite3", "ipykernel", "comm", "pyodide-kernel", "jedi", "ipython",
            "widgetsnbextension", "numpy", "ipywidgets", "plotly", "anywidget", "explorer")
-# Lock entries the build rewrites: ipykernel's and widgetsnbextension's wheels are the kernel's stand-ins.
+BYTECODE = "explorer_bytecode"  # the wheel of precompiled modules (bytecode.py)
 # Font Awesome, which voici's pages link from a CDN: 5 for the render pages, 4.5 for the tree page.
 FONT_AWESOME = {"fontawesome": ("@fortawesome/fontawesome-free", "5.15.4", "webfonts"),
                 "fontawesome4": ("font-awesome", "4.5.0", "fonts")}
@@ -275,9 +275,26 @@ def pyodide_folder(target: Path, pyodide: Path | None) -> list[str]:
         entry["depends"] = [normal(d) for d in entry["depends"] if normal(d) in entries and normal(d) not in ON_DEMAND]
     lock["packages"] = dict(sorted(entries.items()))
     (target / "pyodide-lock.json").write_text(json.dumps(lock, indent=1))
-    preload = closure(lock["packages"], PRELOAD)
-    say(f"{len(chosen)} pure-Python wheels bundled; the kernel preloads {len(preload)} packages")
-    return [normal(n) for n in PRELOAD]
+    preload = [normal(n) for n in PRELOAD]
+    bytecode = compile_bytecode(target, preload)
+    lock["packages"][normal(BYTECODE)] = wheel_entry(bytecode)
+    (target / "pyodide-lock.json").write_text(json.dumps(lock, indent=1))
+    preload.append(normal(BYTECODE))
+    say(f"{len(chosen)} pure-Python wheels bundled; the kernel preloads {len(closure(lock['packages'], preload))} "
+        "packages")
+    return preload
+
+
+def compile_bytecode(target: Path, preload: list[str]) -> Path:
+    """The bytecode of every module the dashboard's first page imports, compiled by the site's own Pyodide (in
+    Node.js), as one more wheel in static/pyodide (see bytecode.py: it saves most of a first page's wait)."""
+    wheel = target / f"{BYTECODE}-1.0-py3-none-any.whl"
+    say("compiling the first page's modules to bytecode with the site's Pyodide (Node.js)")
+    if not shutil.which("node"):
+        raise BuildError("the static site needs Node.js (node) to compile its bytecode: apt-get install nodejs")
+    here = Path(__file__).parent
+    run(["node", here / "bytecode.mjs", target, json.dumps(preload), here / "bytecode.py", wheel])
+    return wheel
 
 
 def font_awesome(site: Path) -> None:
