@@ -271,8 +271,12 @@ def pyodide_folder(target: Path, pyodide: Path | None) -> list[str]:
         entry = wheel_entry(target / path.name)
         # Only what is on the site: a stand-in's or a PyPI wheel's requirements outside it are not loaded.
         entries[entry["name"]] = entry
-    for entry in entries.values():
-        entry["depends"] = [normal(d) for d in entry["depends"] if normal(d) in entries and normal(d) not in ON_DEMAND]
+    # A bundled wheel does not pull in what loads on demand (the explorer requires scipy and scikit-learn); the
+    # official entries keep their dependencies, all on the site (scikit-learn, loaded on demand, needs scipy).
+    for name, entry in entries.items():
+        if entry is not official.get(name):
+            entry["depends"] = [normal(d) for d in entry["depends"] if normal(d) in entries
+                                and normal(d) not in ON_DEMAND]
     lock["packages"] = dict(sorted(entries.items()))
     (target / "pyodide-lock.json").write_text(json.dumps(lock, indent=1))
     preload = [normal(n) for n in PRELOAD]

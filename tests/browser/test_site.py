@@ -150,6 +150,20 @@ def dashboard(site_browser):
     return page
 
 
+# JavaScript: the open tab shows its figure drawn, or an error instead.
+FIGURE_OR_ERROR = """() => [...document.querySelectorAll('.js-plotly-plot, .explorer-error')]
+    .some(e => e.offsetParent !== null && (e.classList.contains('explorer-error') || (e.data && e.data.length)))"""
+
+
+def open_tab(page, title: str) -> None:
+    """Click the tab `title` and wait for its figure; a tab that shows an error instead fails at once, with it."""
+    page.locator(".lm-TabBar-tab", has_text=title).first.click()
+    dk.wait_until(lambda: current_tab(page) == title, 60, message=f"the tab {title!r} to open")
+    page.wait_for_function(FIGURE_OR_ERROR, timeout=TAB_TIMEOUT)
+    assert not dk.page_text_problems(page), dk.page_text_problems(page)
+    dk.wait_for_visible_plot(page, TAB_TIMEOUT)
+
+
 def current_tab(page) -> str:
     return page.locator(".lm-TabBar-tab.lm-mod-current").inner_text().strip()
 
@@ -171,7 +185,7 @@ def test_every_tab_draws_its_figure(dashboard, site_browser):
     for title, module, _ in DEMOS:
         with collect(failures, title):
             opened = time.monotonic()
-            dk.open_tab(page, title, TAB_TIMEOUT)
+            open_tab(page, title)
             print(f"[site {module}] tab to figure: {time.monotonic() - opened:.1f} s")
             assert not dk.page_text_problems(page), dk.page_text_problems(page)
     if failures:
@@ -184,7 +198,7 @@ def test_every_tab_draws_its_figure(dashboard, site_browser):
 def test_train_grows_the_cost_curve_and_pause_stops_it(dashboard, site_browser, module):
     page = dashboard
     spec = SPECS[module]
-    dk.open_tab(page, next(title for title, name, _ in DEMOS if name == module), TAB_TIMEOUT)
+    open_tab(page, next(title for title, name, _ in DEMOS if name == module))
     first_state_arrived(page, spec)
     train_and_pause(page, spec, f"site {module}")  # the curve grows, then every figure stays still after Pause
     points, step = len(dk.trace_values(page, spec.cost, "x")), dk.shown_step(page)
