@@ -1,11 +1,11 @@
 """The static site (`python3 tasks.py site`, build/site/) in headless Chromium: Python runs in the page (Pyodide).
 
 One browser for the whole file, served the site from a free port on 127.0.0.1. Every request to any other host
-is aborted and counted, and every test ends by checking that there were none, and no page errors, since the
-browser started. One dashboard page, opened from index.html with no query, serves the tab and training tests:
-every tab draws its figure; Train grows the cost curve and Pause stops it in the three demos that train a
-network step by step. A share link opens its tab with its setting. The engine, loaded straight into Pyodide,
-gives the numbers it gives here.
+is aborted and counted: every test ends by checking that there were none since the browser started, and no page
+errors in its own pages; the last test checks every page of the file. One dashboard page, opened from index.html
+with no query, serves the tab and training tests: every tab draws its figure; Train grows the cost curve and
+Pause stops it in the three demos that train a network step by step. A share link opens its tab with its
+setting. The engine, loaded straight into Pyodide, gives the numbers it gives here.
 
 Timings are printed (run pytest with -s to see them), not asserted: the machine is shared and loaded.
 """
@@ -76,7 +76,7 @@ class SiteBrowser:
     url: str  # the site, http://127.0.0.1:PORT/
     context: object = None
     outside: list[str] = field(default_factory=list)  # requests to any other host (every one aborted)
-    errors: list[browserkit.PageErrors] = field(default_factory=list)
+    errors: dict[str, browserkit.PageErrors] = field(default_factory=dict)  # by page: what it was opened for
 
     def start(self, playwright, chromium_path: str, profile: str) -> SiteBrowser:
         self.context = playwright.chromium.launch_persistent_context(
@@ -100,17 +100,18 @@ class SiteBrowser:
         if not self.local(request.url):
             self.outside.append(f"requested: {request.url}")
 
-    def new_page(self):
+    def new_page(self, name: str):
         page = self.context.new_page()
         page.set_default_timeout(60_000)
-        self.errors.append(browserkit.PageErrors().attach(page))
+        self.errors[name] = browserkit.PageErrors().attach(page)
         return page
 
-    def assert_clean(self) -> None:
-        """No request to another host and no page error, on any page, since the browser started."""
+    def assert_clean(self, *names: str) -> None:
+        """No request to another host since the browser started, and no page error in the pages `names` (all
+        the pages opened if none named)."""
         assert not self.outside, "requests to other hosts:\n" + "\n".join(self.outside)
-        for errors in self.errors:
-            errors.assert_none(allow=NO_ICON)
+        for name in names or self.errors:
+            self.errors[name].assert_none(allow=NO_ICON)
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +143,7 @@ def site_browser(site_url, chromium_path, tmp_path_factory):
 @pytest.fixture(scope="module")
 def dashboard(site_browser):
     """The page opened from index.html with no query, once its first figure is drawn."""
-    page = site_browser.new_page()
+    page = site_browser.new_page("dashboard")
     started = time.monotonic()
     page.goto(site_browser.url + "index.html", timeout=LOAD_TIMEOUT)
     dk.wait_for_visible_plot(page, LOAD_TIMEOUT)
@@ -176,7 +177,7 @@ def test_index_opens_the_dashboard_with_its_first_figure(dashboard, site_browser
     assert current_tab(page) == DEMOS[0][0]
     first_state_arrived(page, SPECS[DEMOS[0][1]])  # the figure has data: the run's step 0
     assert not dk.page_text_problems(page), dk.page_text_problems(page)
-    site_browser.assert_clean()
+    site_browser.assert_clean("dashboard")
 
 
 def test_every_tab_draws_its_figure(dashboard, site_browser):
@@ -191,7 +192,7 @@ def test_every_tab_draws_its_figure(dashboard, site_browser):
     if failures:
         browserkit.save_screenshot(page, "FAILED-site-tabs")
     assert not failures, "\n".join(failures)
-    site_browser.assert_clean()
+    site_browser.assert_clean("dashboard")
 
 
 @pytest.mark.parametrize("module", TRAINED)
@@ -207,11 +208,11 @@ def test_train_grows_the_cost_curve_and_pause_stops_it(dashboard, site_browser, 
     assert (len(dk.trace_values(page, spec.cost, "x")), dk.shown_step(page)) == (points, step)
     assert not dk.training(page) and dk.can_train(page)
     assert not dk.page_text_problems(page), dk.page_text_problems(page)
-    site_browser.assert_clean()
+    site_browser.assert_clean("dashboard")
 
 
 def test_a_share_link_opens_its_tab_with_its_settings(site_browser):
-    page = site_browser.new_page()
+    page = site_browser.new_page("share link")
     try:
         started = time.monotonic()
         page.goto(site_browser.url + SHARE_LINK, timeout=LOAD_TIMEOUT)
@@ -228,11 +229,11 @@ def test_a_share_link_opens_its_tab_with_its_settings(site_browser):
         raise
     finally:
         page.close()
-    site_browser.assert_clean()
+    site_browser.assert_clean("share link")
 
 
 def test_the_engine_in_the_browser_gives_the_numbers_it_gives_here(site_browser):
-    page = site_browser.new_page()
+    page = site_browser.new_page("Pyodide")
     try:
         page.goto(site_browser.url + "index.html#stay")  # the site's own page, without going on to the dashboard
         started = time.monotonic()
@@ -249,4 +250,10 @@ def test_the_engine_in_the_browser_gives_the_numbers_it_gives_here(site_browser)
         print(f"[site] {key}: largest relative difference {relative:.1e}")
         np.testing.assert_allclose(browser[key], native[key], rtol=1e-9, atol=0, err_msg=key)
     assert 0 < native["cost"][0] < 0.2  # trained: the engine learned the circles, in both places
+    site_browser.assert_clean("Pyodide")
+
+
+def test_nothing_asked_of_another_host_and_no_page_errors_in_the_whole_file(site_browser):
+    """Last: every page this file opened, with whatever the tests above did in it."""
+    assert site_browser.errors, "no page was opened"
     site_browser.assert_clean()
