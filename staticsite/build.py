@@ -388,7 +388,8 @@ def build(out: Path, pyodide: Path | None, force: bool = False) -> Path:
     (lite / "jupyter-lite.json").write_text(json.dumps(lite_config(preload), indent=1))
     say("voici build (pages for every notebook, and JupyterLite's notebook view)")
     voici = Path(sys.executable).parent / "voici"
-    run([voici, "build", "--contents", contents, "--output-dir", work / "site", "--apps", "notebooks"], cwd=lite)
+    run([voici, "build", "--contents", contents, "--output-dir", work / "site",
+         "--apps", "notebooks", "--apps", "tree", "--apps", "lab"], cwd=lite)  # the notebook view needs all three
     site = work / "site"
     for junk in site.rglob("*.map"):
         junk.unlink()  # source maps: a third of the JavaScript, never fetched by a visitor
