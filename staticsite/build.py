@@ -396,6 +396,7 @@ def build(out: Path, pyodide: Path | None, force: bool = False) -> Path:
     font_awesome(site)
     fix_pages(site)
     index_page(site, notebooks)
+    (site / ".nojekyll").write_text("")  # GitHub Pages: serve every file as it is (no Jekyll step)
     (site / STAMP).write_text(json.dumps(stamp))
     shutil.rmtree(out, ignore_errors=True)
     site.rename(out)
