@@ -30,6 +30,12 @@ environment variable QUERY_STRING). A key is one that the demo declares in its `
 explorer.apps.settings), a value one its control accepts; anything else is reported above the tabs. The link
 for the current settings is shown under the tabs and follows every change of tab or control.
 
+In a browser page (voici: the kernel is Pyodide in the page's Web Worker, explorer.runtime) two things differ.
+A demo that names packages in BROWSER_PACKAGES (scikit-learn, for the 8x8 digits) gets them loaded when its tab
+is first opened, with a message in the tab meanwhile, and is built then; a link's settings for it wait until
+then. And no query comes with the kernel: a hidden PageQuery widget reports the page's own query and address,
+which the dashboard applies as it applies Voila's (tab, controls, problems) and uses as the share link's base.
+
     from explorer.apps.dashboard import Dashboard
     Dashboard().widget
 """
