@@ -167,7 +167,7 @@ def digits() -> Dataset:
     The file is scikit-learn's own copy of the data behind sklearn.datasets.load_digits (scikit-learn,
     BSD-3-Clause; the UCI "Optical Recognition of Handwritten Digits" data, CC BY 4.0: explorer/data/README.md).
     Shipping it means the digits need numpy only, which matters in a browser page: there, scikit-learn and the
-    scipy it needs cost every visitor about 26 MB of downloads for this 57 kB file. Each row holds the 64 pixels
+    scipy it needs would cost every visitor about 26 MB of downloads for this 57 kB file. Each row holds the 64 pixels
     of one image, row by row, then its label; it is read the way scikit-learn reads it, and tests check the two
     agree element for element."""
     with gzip.open(DIGITS_FILE, "rt", encoding="utf-8") as f:

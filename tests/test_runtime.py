@@ -22,6 +22,3 @@ def test_in_the_browser_the_jobs_run_in_the_page_with_a_note(monkeypatch):
     assert "a Dask client was asked for" in note and "one after another in this page" in note
     assert "n_jobs=3 was asked for" in runtime.workers(3)[2]
 
-
-def test_the_page_is_asked_for_nothing_beyond_what_it_starts_with():
-    assert not any(hasattr(runtime, name) for name in ("load_packages", "missing_packages", "loading_message"))
