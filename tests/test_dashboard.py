@@ -374,27 +374,30 @@ def test_in_the_browser_the_page_reports_its_query_and_the_dashboard_applies_it(
     board = Dashboard(demos)  # no query given, and none from Voila: the page will tell
     assert isinstance(board.page, PageQuery) and board.page in board.widget.children
     assert board.page.layout.display == "none"
-    assert board.tabs.selected_index == 0 and 0 in board.apps
-    # what the widget's JavaScript sends: both traits in one message, page_url last
+    # Nothing is built or shown before the report: a Tab on the page would send its first tab back over the link's.
+    assert not board.apps and board.tabs not in board.widget.children
+    assert "Starting the dashboard" in board.widget.children[1].value
+    # what the widget's JavaScript sends: one custom message with both
     page = "https://example.org/site/voici/render/dashboard.html"
-    with board.page.hold_trait_notifications():
-        board.page.query = f"demo={slug_of(demos, 2)}&seed=3&init=he&bogus=1&path=dashboard.ipynb"
-        board.page.page_url = page
+    query = f"demo={slug_of(demos, 2)}&seed=3&init=he&bogus=1&path=dashboard.ipynb"
+    board.page._handle_custom_msg({"query": query, "page_url": page}, [])
+    assert (board.page.query, board.page.page_url) == (query, page)
     app = board.apps[2]
     assert board.tabs.selected_index == 2 and (app.seed.value, app.init.value) == (3, "he")
-    assert 0 not in board.apps  # the first tab, built for nothing, is closed as in a Voila kernel from the pool
+    assert list(board.apps) == [2]  # only the tab the link names is built: its figure starts alone
+    assert board.widget.children[2:4] == (board.tabs, board.link) and board.page in board.widget.children
     text = html.unescape(board.notice.value)
     assert "'bogus' is not a setting" in text and "path" not in text  # JupyterLite's own parameter is left alone
     assert f'href="{page}?demo={slug_of(demos, 2)}&amp;init=he&amp;seed=3"' in board.link.value
-    board.page.query = f"demo={slug_of(demos, 0)}"  # reported once: a later change is not followed
-    assert board.tabs.selected_index == 2
+    board.page._handle_custom_msg({"query": f"demo={slug_of(demos, 0)}", "page_url": page}, [])
+    assert board.tabs.selected_index == 2  # reported once: a later report is not followed
 
 
 def test_in_the_browser_a_page_without_a_query_keeps_its_tab_and_links_to_itself(in_browser):
     demos = in_browser
     board = Dashboard(demos)
-    board.page.page_url = "http://localhost:8000/voici/render/dashboard.html"
-    assert board.tabs.selected_index == 0 and board.notice.value == ""
+    board.page._handle_custom_msg({"query": "", "page_url": "http://localhost:8000/voici/render/dashboard.html"}, [])
+    assert board.tabs.selected_index == 0 and list(board.apps) == [0] and board.notice.value == ""
     assert f'href="http://localhost:8000/voici/render/dashboard.html?demo={slug_of(demos, 0)}"' in board.link.value
 
 

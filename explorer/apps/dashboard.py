@@ -101,24 +101,31 @@ class Dashboard:
         self.tabs.add_class("explorer-tabs")
         self.page: PageQuery | None = None  # in a browser page: reports the page's address (see follow_page)
         self.page_url = ""  # the page's address without its query, once reported: the share link's base
+        self.style = widgets.HTML(STYLE, layout=widgets.Layout(display="none"))
+        self.widget = widgets.VBox([self.style], layout=widgets.Layout(width="100%"))
         if query is None:
             if voila.prewarmed():  # build the first tab while the kernel waits in Voila's pool for its page
                 self.open(first)
             query = voila.request_query()
             if runtime.IN_BROWSER:  # voici: no query comes with the kernel; the page will report its own
+                # The tabs are built and shown once it has: a Tab shown before would send the page's selection
+                # (its first tab) back to the kernel after the link's, and undo it.
                 self.page = PageQuery(layout=widgets.Layout(display="none"))
-                self.page.observe(self.follow_page, names="page_url")
+                self.page.observe(lambda _: self.follow_page(first), names="page_url")
+                self.widget.children = [self.style, widgets.HTML("<p>Starting the dashboard&hellip;</p>"), self.page]
+                return
+        self.begin(first, *self.parse(query))
 
-        index, params, problems = self.parse(query)
+    def begin(self, first: int, index: int | None, params: dict[str, str], problems: list[str]) -> None:
+        """Show the tab a link names (`index`; None: `first`), set from its settings, and the rest of the page."""
         if index is not None and index != first and first in self.apps:
             self.close(first)  # built for nothing: the link names another tab, whose figure starts alone
         first = first if index is None else index
         self.tabs.selected_index = first
         self.start(first, params, problems)
         self.tabs.observe(self._on_select, names="selected_index")
-        style = widgets.HTML(STYLE, layout=widgets.Layout(display="none"))
-        shown = [style, self.notice, self.tabs, self.link] + ([self.page] if self.page is not None else [])
-        self.widget = widgets.VBox(shown, layout=widgets.Layout(width="100%"))
+        page = [self.page] if self.page is not None else []
+        self.widget.children = [self.style, self.notice, self.tabs, self.link, *page]
 
     def parse(self, query: str) -> tuple[int | None, dict[str, str], list[str]]:
         """A link's query read: the tab it names (None: none named), its other settings, and the problems found."""
@@ -126,19 +133,15 @@ class Dashboard:
         index, more = share.choose_demo(params.pop("demo", None), [module for _, module, _ in self.demos])
         return index, params, problems + more
 
-    def follow_page(self, _=None) -> None:
+    def follow_page(self, first: int) -> None:
         """The page has reported its address (self.page, in a browser page): apply its query as Voila's is applied
         at the start (choose the tab, set its controls, list what was wrong), and base the share link on it."""
-        self.page.unobserve(self.follow_page, names="page_url")
+        if self.page_url:
+            return  # reported once: the page's query is the link it was opened with
         self.page_url = self.page.page_url
         index, params, problems = self.parse(self.page.query)
         params.pop("path", None)  # JupyterLite's own: the notebook its page opens (voici's pages have none)
-        shown = self.tabs.selected_index or 0
-        if index is not None and index != shown:
-            self.tabs.selected_index = index  # opens it (and pauses the other)
-            if shown in self.apps:
-                self.close(shown)  # built for nothing, as in a Voila kernel from the pool: one figure at a time
-        self.start(shown if index is None else index, params, problems)
+        self.begin(first, index, params, problems)
 
     def start(self, index: int, params: dict[str, str], problems: list[str]) -> None:
         """Open tab `index` and set its controls from a link's settings, then show the problems found (those of
