@@ -284,10 +284,10 @@ def pyodide_folder(target: Path, pyodide: Path | None) -> list[str]:
 
 
 def compile_bytecode(target: Path, preload: list[str]) -> Path:
-    """The bytecode of every module the dashboard's first page imports, compiled by the site's own Pyodide (in
+    """The bytecode of every module the dashboard and its tabs import, compiled by the site's own Pyodide (in
     Node.js), as one more wheel in static/pyodide (see bytecode.py: it saves most of a first page's wait)."""
     wheel = target / f"{BYTECODE}-1.0-py3-none-any.whl"
-    say("compiling the first page's modules to bytecode with the site's Pyodide (Node.js)")
+    say("compiling the modules of the dashboard's tabs to bytecode with the site's Pyodide (Node.js)")
     if not shutil.which("node"):
         raise BuildError("the static site needs Node.js (node) to compile its bytecode: apt-get install nodejs")
     here = Path(__file__).parent
