@@ -276,3 +276,11 @@ def test_in_the_browser_png_is_left_to_plotly_in_the_page_with_no_kaleido_and_no
     bare_sent = sent_files(bare)
     bare.buttons["PNG"].click()
     assert "no figure" in bare.link.value and bare_sent == []
+
+
+def test_in_the_browser_a_png_in_the_kernel_is_refused_with_what_to_do_instead(monkeypatch):
+    from explorer import runtime
+
+    monkeypatch.setattr(runtime, "IN_BROWSER", True)
+    with pytest.raises(export.ExportError, match="cannot run in a browser page: use the camera icon"):
+        export.figure_png(figure())

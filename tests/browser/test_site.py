@@ -30,7 +30,7 @@ from explorer.apps.dashboard import DEMOS
 pytestmark = pytest.mark.browser
 
 LOAD_TIMEOUT = 180_000  # ms: Pyodide and the packages start in the page, on a loaded 2-core machine (~20 s alone)
-TAB_TIMEOUT = 180_000  # ms: a tab's demo may first load a package in the page (the digits tab: scikit-learn)
+TAB_TIMEOUT = 180_000  # ms: a tab's demo is built when the tab is first opened (the slowest took ~30 s)
 TRAINED = ("three_layer", "nine_layer", "histograms")  # the demos whose Train runs the network step by step
 # index.html names no icon, so Chromium asks for /favicon.ico, which the site does not have (a 404, no harm).
 NO_ICON = r"404 \(File not found\) \(http://127\.0\.0\.1:\d+/favicon\.ico\)$"
