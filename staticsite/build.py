@@ -344,6 +344,7 @@ INDEX = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Weight initialization explorer</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="static/favicons/favicon.ico">
 <script>
   // The dashboard, with this page's query (a share link such as ?demo=nine-layer&alpha=1.5) passed on.
   if (!location.hash.includes("stay")) location.replace("voici/render/dashboard.html" + location.search);

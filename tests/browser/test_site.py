@@ -32,8 +32,6 @@ pytestmark = pytest.mark.browser
 LOAD_TIMEOUT = 180_000  # ms: Pyodide and the packages start in the page, on a loaded 2-core machine (~20 s alone)
 TAB_TIMEOUT = 180_000  # ms: a tab's demo is built when the tab is first opened (the slowest took ~30 s)
 TRAINED = ("three_layer", "nine_layer", "histograms")  # the demos whose Train runs the network step by step
-# index.html names no icon, so Chromium asks for /favicon.ico, which the site does not have (a 404, no harm).
-NO_ICON = r"404 \(File not found\) \(http://127\.0\.0\.1:\d+/favicon\.ico\)$"
 SHARE_LINK = "index.html?demo=nine-layer&init=small&learning_rate=0.05"  # defaults: Xavier, 0.02
 
 # The three-layer demo's engine for 1,000 steps, run here and in the page (the same text on both sides);
@@ -111,7 +109,7 @@ class SiteBrowser:
         the pages opened if none named)."""
         assert not self.outside, "requests to other hosts:\n" + "\n".join(self.outside)
         for name in names or self.errors:
-            self.errors[name].assert_none(allow=NO_ICON)
+            self.errors[name].assert_none()
 
 
 @pytest.fixture(scope="module")
