@@ -17,7 +17,7 @@ from numbers import Real
 
 import numpy as np
 
-from explorer import checks
+from explorer import checks, runtime
 
 TOY_SETS = ("circles", "spiral", "xor", "gaussians", "moons")
 MAX_POINTS = 1_000_000
@@ -158,8 +158,16 @@ def grid(X: np.ndarray, resolution: int = 60, margin: float = 0.25) -> Grid:
 
 
 def digits() -> Dataset:
-    """scikit-learn's built-in 8x8 digits: 1,797 images, pixels 0..16, shipped with the package."""
-    from sklearn.datasets import load_digits
+    """scikit-learn's built-in 8x8 digits: 1,797 images, pixels 0..16, shipped with the package.
+
+    scikit-learn is imported here, not at the top: a browser page (explorer.runtime) loads it only when asked."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        if not runtime.IN_BROWSER:
+            raise
+        raise ImportError("the 8x8 digits come with scikit-learn, which this browser page has not loaded: first run "
+                          "`await explorer.runtime.load_packages(['scikit-learn'])` (about 26 MB, once)") from None
 
     d = load_digits()
     return Dataset(d.data.astype(np.float64), d.target.astype(np.int64), "digits", tuple(map(str, range(10))))

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from explorer import __version__
+from explorer import __version__, runtime
 from explorer.training import History, Snapshot
 
 # The per-model and per-layer statistics of a snapshot that a record keeps (not the weights themselves).
@@ -186,6 +186,9 @@ def figure_png(figure: Any, width: int | None = None, height: int | None = None,
     if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)) \
             or not 0 < scale <= 10:
         raise ValueError(f"scale={scale!r} must be a number above 0 and at most 10")
+    if runtime.IN_BROWSER:  # Pyodide: kaleido cannot start the browser process it draws in
+        raise ExportError("PNG export cannot run in a browser page: use the camera icon at the top right of the "
+                          "figure (plotly's own PNG export), or save the figure as HTML")
     try:
         import kaleido  # noqa: F401  (plotly.io.to_image imports it itself; checked here for a clear message)
     except ImportError:

@@ -58,13 +58,14 @@ import contextlib
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from explorer import __version__, checks, datasets, initializers, sweep
+from explorer import __version__, checks, datasets, initializers, runtime, sweep
 from explorer.network import Network
 from explorer.training import Trainer
 
@@ -442,6 +443,9 @@ def transfer_sweep(config: TransferConfig | None = None, *, progress: Progress |
     _check_config(config)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs={n_jobs!r} must be a positive integer, or -1 for every core")
+    n_jobs, client, note = runtime.workers(n_jobs, client)  # in a browser page: in this process, with a note
+    if note:
+        warnings.warn(note, RuntimeWarning, stacklevel=2)
     work = TransferSweep(config, cache=cache, directory=directory)
     if progress:
         progress(work.done, work.total)

@@ -39,9 +39,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
 from explorer import activations, checks, initializers
+from explorer.activations import sigmoid
 
 Initializer = Callable[[np.random.Generator, tuple], np.ndarray]
 
@@ -83,7 +83,7 @@ def softmax(z: np.ndarray, out: np.ndarray | None = None, axis: int = -1) -> np.
 def output_activation(output: str, z: np.ndarray, out: np.ndarray | None = None, axis: int = -1) -> np.ndarray:
     """The network's prediction from its logits: probabilities or values. `axis`: the outputs' axis."""
     if output == "sigmoid":
-        return expit(z, out=out)  # the sigmoid 1 / (1 + exp(-z)), without overflow for large |z|
+        return sigmoid(z, out=out)  # 1 / (1 + exp(-z)): exactly 0 or 1 for large |z|, never NaN
     if output == "softmax":
         return softmax(z, out=out, axis=axis)
     if output != "linear":

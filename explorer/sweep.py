@@ -30,13 +30,14 @@ import math
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from explorer import __version__, checks, datasets, initializers
+from explorer import __version__, checks, datasets, initializers, runtime
 from explorer.network import Network
 from explorer.training import Trainer
 
@@ -67,7 +68,8 @@ def _check_kind(kind: str, config: Mapping) -> None:
 
 def cache_directory(path: str | os.PathLike | None = None) -> Path:
     """Where results are kept: `path`, else $EXPLORER_CACHE_DIR, else $XDG_CACHE_HOME/explorer, else
-    ~/.cache/explorer."""
+    ~/.cache/explorer. In a browser page (Pyodide) that is in the page's memory: kept while the page is open,
+    gone when it is closed or reloaded."""
     if path is not None:
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path={path!r} must be a str or a path (os.PathLike), not {type(path).__name__}")
@@ -331,10 +333,16 @@ def run_depths(config: TrainabilityConfig, n_jobs: int = 1, client=None):
     In one process the shallow networks go first, so progress shows early; with several workers the deepest go
     first, so that the longest jobs do not start last while the other workers wait."""
     _check_config(config)  # at the call: a generator's body runs nothing until its first next()
+    n_jobs, client, note = runtime.workers(n_jobs, client)  # in a browser page: in this process, with a note
+    if note:
+        warnings.warn(note, RuntimeWarning, stacklevel=2)
     return _run_depths(config, n_jobs, client)
 
 
 def _run_depths(config: TrainabilityConfig, n_jobs: int, client):
+    if runtime.IN_BROWSER:  # one after another in the page, with no joblib (a package the page would download)
+        yield from (_indexed(config, i) for i in sorted(range(len(config.depths)), key=lambda i: config.depths[i]))
+        return
     import joblib
 
     if client is not None:

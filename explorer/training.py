@@ -72,8 +72,14 @@ class SGD:
 
 
 def _in_place_axpy(params: np.ndarray):
-    """BLAS axpy (y <- a x + y) for arrays like `params`, if it writes into y itself; else None."""
-    from scipy.linalg.blas import get_blas_funcs  # here, not at the top: a dashboard kernel starts without it
+    """BLAS axpy (y <- a x + y) for arrays like `params`, if it writes into y itself; else None (numpy's path).
+
+    scipy is imported here, not at the top: a dashboard kernel starts without it. It may be missing altogether:
+    a page in the browser (Pyodide) loads scipy only for a demo that needs it, and trains with numpy until then."""
+    try:
+        from scipy.linalg.blas import get_blas_funcs
+    except ImportError:
+        return None
 
     axpy = get_blas_funcs("axpy", (params,))
     y = np.zeros(2, dtype=params.dtype)

@@ -63,3 +63,28 @@ def test_mean_field_forms_agree_with_the_network_ones(name):
 def test_an_unknown_activation_names_the_valid_ones():
     with pytest.raises(ValueError, match="activation='gelu' is unknown; valid: linear, relu, leaky_relu, tanh"):
         activations.get("gelu")
+
+
+def test_sigmoid_is_exactly_0_or_1_far_out_never_nan_and_warns_about_nothing():
+    """The sigmoid is numpy's own (no scipy): e^-z overflows for z below -709 (float64) or -88 (float32), and
+    the result must still be exactly 0, with no warning; far above 0 it is exactly 1."""
+    import warnings
+
+    for dtype in (np.float32, np.float64):
+        z = np.array([-np.inf, -1e5, -800.0, -100.0, 0.0, 100.0, 800.0, 1e5, np.inf], dtype)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # an overflow warning would fail here
+            a = activations.sigmoid(z)
+        assert a.dtype == dtype and not np.isnan(a).any()
+        assert list(a[[0, 1, 2]]) == [0.0, 0.0, 0.0] and list(a[[5, 6, 7, 8]]) == [1.0, 1.0, 1.0, 1.0]
+        assert a[4] == 0.5
+    assert activations.sigmoid(np.float64(-100.0)) == pytest.approx(math.exp(-100.0), rel=1e-15)  # tiny, not 0
+    assert activations.sigmoid(np.arange(3)).dtype == np.float64  # integers give floats
+
+
+def test_sigmoid_writes_into_out_with_no_temporary_and_may_overwrite_z():
+    z = np.linspace(-40, 40, 81)
+    expected = 1 / (1 + np.exp(-z))
+    out = np.empty_like(z)
+    assert activations.sigmoid(z, out) is out and np.allclose(out, expected, rtol=1e-15, atol=0)
+    assert activations.sigmoid(z, z) is z and np.array_equal(z, out)  # in place over its own input

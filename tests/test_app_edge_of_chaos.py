@@ -119,3 +119,15 @@ def test_a_failing_sweep_shows_a_message(app, monkeypatch):
 
 def test_config_follows_the_controls(app):
     assert app.config() == dataclasses.replace(SMALL_MAP, activation="tanh", sigma_b2=0.05)
+
+
+def test_in_the_browser_a_client_gives_way_to_this_page_and_the_app_says_so(tmp_path, monkeypatch):
+    from explorer import runtime
+
+    monkeypatch.setattr(runtime, "IN_BROWSER", True)
+    browser_app = EdgeOfChaosApp(cache_dir=tmp_path, trainability=SMALL_MAP, depth=6, client=object(), n_jobs=4)
+    assert (browser_app.n_jobs, browser_app.client) == (1, None)
+    browser_app.compute_button.click()
+    assert browser_app.map is not None and not browser_app.map.from_cache
+    assert "one after another in this page" in browser_app.message.value
+    assert "explorer-error" not in browser_app.message.value

@@ -16,6 +16,7 @@ Print the table with the messages the package gives today (markdown, for the iss
 from __future__ import annotations
 
 import ast
+import asyncio
 import atexit
 import gzip
 import importlib
@@ -30,7 +31,20 @@ import plotly.graph_objects as go
 import pytest
 
 import explorer
-from explorer import activations, checks, datasets, export, isometry, mup, reproductions, residual, share, sweep, theory
+from explorer import (
+    activations,
+    checks,
+    datasets,
+    export,
+    isometry,
+    mup,
+    reproductions,
+    residual,
+    runtime,
+    share,
+    sweep,
+    theory,
+)
 from explorer import initializers as init
 from explorer.network import Network, activate, activation_derivative, loss, loss_and_grad, output_activation
 from explorer.training import History, Trainer, histogram_counts
@@ -322,6 +336,12 @@ ROWS: list[tuple[str, type[Exception], tuple[str, ...]]] = [
     ("isometry.spectrum_variance(np.zeros((2, 2)))", ValueError, ("values", "1-D", "(2, 2)")),
     ("isometry.comparison_data(q_star=-1)", ValueError, ("q_star=-1", "from 1e-06 to 100")),
     ("isometry.comparison_network(64, 10, 0, 8)", ValueError, ("depth=0", "from 1 to 1,000")),
+    # -- where the package runs -------------------------------------------------------------------
+    ("asyncio.run(runtime.load_packages('scikit-learn'))", TypeError,
+     ("names='scikit-learn'", "list or tuple of package names")),
+    ("asyncio.run(runtime.load_packages([None]))", TypeError, ("names=[None]", "package names")),
+    ("runtime.missing_packages('scipy')", TypeError, ("names='scipy'", "list or tuple of package names")),
+    ("runtime.loading_message([''])", TypeError, ("names=['']", "list or tuple of package names")),
 ]
 
 # Public functions and classes that have no row, each with the reason: they take no arguments, they are built
@@ -349,8 +369,8 @@ EXEMPT = {
         "reproductions.PlainReLU", "reproductions.TanhStack", "mup.LayerScaling", "mup.TransferResult",
         "mup.CoordinateCheck")},
     **{name: INNER_LOOP for name in (
-        "network.softmax", "network.logit_scale", "network.logit_gradient", "network.fraction_right",
-        "network.cost_bound", "network.output_gradient")},
+        "activations.sigmoid", "network.softmax", "network.logit_scale", "network.logit_gradient",
+        "network.fraction_right", "network.cost_bound", "network.output_gradient")},
     **{name: BUILT_BY_THE_PACKAGE for name in (
         "residual.ResidualStart", "residual.ResidualPass", "residual.ResidualSnapshot", "residual.ResidualMeasurement",
         "residual.DepthSweep", "residual.SweepProgress", "theory.residual.ResidualPrediction")},
@@ -400,6 +420,8 @@ atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
 EXEMPT.update({name: BUILT_BY_THE_PACKAGE for name in (
     "isometry.CriticalPoint", "isometry.LinearGaussianMoments", "isometry.ScanStep")})
 EXEMPT["isometry.one_blas_thread"] = NO_ARGUMENTS
+EXEMPT["runtime.workers"] = ("hands n_jobs and client back as given (natively) or replaced by (1, None) (in a browser "
+                             "page); its callers, sweep.trainability_map and mup.transfer_sweep, check n_jobs first")
 
 
 def _names() -> dict:
@@ -421,6 +443,7 @@ def _names() -> dict:
 
 NAMES = _names()
 NAMES["isometry"] = isometry
+NAMES.update(asyncio=asyncio, runtime=runtime)
 
 
 def call(text: str):

@@ -1,6 +1,7 @@
 """Datasets: toy sets, digits, MNIST from IDX and npz files, standardisation and splitting."""
 
 import gzip
+import sys
 
 import numpy as np
 import pytest
@@ -142,3 +143,15 @@ def test_grid_covers_the_points_and_reshapes_row_by_row():
     assert image[2, 3] == g.xs[3] * 10 + g.ys[2]
     with pytest.raises(ValueError, match="resolution=1"):
         datasets.grid(X, resolution=1)
+
+
+def test_in_the_browser_digits_without_scikit_learn_say_how_to_load_it(monkeypatch):
+    from explorer import runtime
+
+    for name in ("sklearn", "sklearn.datasets"):
+        monkeypatch.setitem(sys.modules, name, None)  # `from sklearn.datasets import ...` now raises ImportError
+    with pytest.raises(ImportError):  # natively: the plain import error (pip installs scikit-learn with the project)
+        datasets.digits()
+    monkeypatch.setattr(runtime, "IN_BROWSER", True)
+    with pytest.raises(ImportError, match=r"await explorer.runtime.load_packages\(\['scikit-learn'\]\)"):
+        datasets.digits()

@@ -242,3 +242,45 @@ def test_a_demo_without_a_run_says_so():
     controls.buttons["HTML"].click()
     assert "no figure" in controls.link.value
     assert export_controls.model_labels(NoRun()) is None
+
+
+def test_in_the_browser_png_is_left_to_plotly_in_the_page_with_no_kaleido_and_no_thread(run, monkeypatch):
+    """A browser page (Pyodide) has neither kaleido nor threads: the PNG button asks the page's plotly.js to save
+    the figure (the downloader's figure_png message), says how to do it by hand, and starts nothing."""
+    import threading
+
+    from explorer import runtime
+
+    def refused(*args, **kwargs):
+        raise AssertionError("nothing may draw a PNG in the kernel or start a thread here")
+
+    monkeypatch.setattr(runtime, "IN_BROWSER", True)
+    monkeypatch.setattr(export, "figure_png", refused)
+    monkeypatch.setattr(threading.Thread, "start", refused)
+    controls = ExportControls(FakeApp(run))
+    sent = sent_files(controls)
+
+    async def press():
+        controls.buttons["PNG"].click()
+
+    asyncio.run(press())  # inside a running loop, where natively the PNG goes to a worker thread
+    assert controls.task is None
+    assert sent == [({"method": "custom", "content": {"figure_png": "fake-step60.png"}}, None)]
+    assert "camera icon at the top right of the figure" in controls.link.value
+    assert "explorer-error" not in controls.link.value
+
+    class NoFigure:
+        figure = None
+
+    bare = ExportControls(NoFigure())
+    bare_sent = sent_files(bare)
+    bare.buttons["PNG"].click()
+    assert "no figure" in bare.link.value and bare_sent == []
+
+
+def test_in_the_browser_a_png_in_the_kernel_is_refused_with_what_to_do_instead(monkeypatch):
+    from explorer import runtime
+
+    monkeypatch.setattr(runtime, "IN_BROWSER", True)
+    with pytest.raises(export.ExportError, match="cannot run in a browser page: use the camera icon"):
+        export.figure_png(figure())

@@ -5,6 +5,7 @@ claims on a sweep small enough for CI (measured with benchmarks/bench_mup.py fir
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -221,3 +222,15 @@ def test_two_workers_give_the_numbers_of_one_process_bit_for_bit():
     spread = mup.transfer_sweep(small, cache=False, n_jobs=2)
     for name in ("loss", "initial_loss", "diverged"):
         assert np.array_equal(getattr(here, name), getattr(spread, name), equal_nan=True), name
+
+
+def test_in_the_browser_two_workers_give_way_to_this_process_with_a_note(monkeypatch):
+    from explorer import runtime
+
+    small = mup.TransferConfig(widths=(64,), log2_lr=(-3.0, 0.0), steps=4, examples=64, batch_size=32)
+    here = mup.transfer_sweep(small, cache=False)
+    monkeypatch.setattr(runtime, "IN_BROWSER", True)
+    monkeypatch.setitem(sys.modules, "joblib", None)  # `import joblib` now raises ImportError
+    with pytest.warns(RuntimeWarning, match=r"n_jobs=2 was asked for"):
+        spread = mup.transfer_sweep(small, cache=False, n_jobs=2)
+    assert np.array_equal(here.loss, spread.loss, equal_nan=True)

@@ -7,6 +7,8 @@ with the same start), and every way of spreading the work must give them bit for
 import dataclasses
 import json
 import math
+import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -153,3 +155,30 @@ def test_bad_configuration_is_refused(change):
 def test_bad_n_jobs_is_refused():
     with pytest.raises(ValueError, match="n_jobs"):
         sweep.trainability_map(TINY, n_jobs=0, cache=False)
+
+
+def test_in_the_browser_workers_or_a_client_give_way_to_this_process_with_a_note_and_no_joblib(monkeypatch):
+    """A browser page (Pyodide) can start no worker process and reach no Dask cluster: the depths run one after
+    another here, without joblib (a package the page would have to download), with a warning saying so, and the
+    numbers are those of n_jobs=1."""
+    from explorer import runtime
+
+    alone = sweep.trainability_map(TINY, cache=False)
+    monkeypatch.setattr(runtime, "IN_BROWSER", True)
+    monkeypatch.setitem(sys.modules, "joblib", None)  # `import joblib` now raises ImportError
+    for spread in (dict(n_jobs=2), dict(n_jobs=-1), dict(client=object())):
+        seen = []
+        with pytest.warns(RuntimeWarning, match="one after another in this page") as caught:
+            here = sweep.trainability_map(TINY, cache=False, progress=lambda d, t, seen=seen: seen.append(d), **spread)
+        assert ("a Dask client" if "client" in spread else f"n_jobs={spread['n_jobs']}") in str(caught[0].message)
+        assert np.array_equal(alone.cost, here.cost, equal_nan=True) and seen == [0, 3, 6, 9]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # n_jobs=1: nothing to say
+        assert np.array_equal(sweep.trainability_map(TINY, cache=False).cost, alone.cost, equal_nan=True)
+
+
+def test_natively_the_workers_are_used_as_asked():
+    from explorer import runtime
+
+    client = object()
+    assert runtime.workers(2, None) == (2, None, "") and runtime.workers(1, client) == (1, client, "")

@@ -1,6 +1,7 @@
 """Training: symmetry, divergence in a stack, determinism, snapshots and histograms."""
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -326,3 +327,20 @@ def test_a_float32_network_records_its_learning_rate_as_given(xor):
     assert trainer.config()["lr"] == [0.05] and trainer.lr.dtype == np.float64
     trainer.run(3)
     assert trainer.net.params.dtype == np.float32  # the steps stay in the network's dtype
+
+
+def test_without_scipy_plain_descent_takes_numpy_path_with_the_same_result(monkeypatch):
+    """A browser page has no scipy until a demo loads it: the first SGD step must then choose numpy's path
+    (not fail), and give theta - lr g as the BLAS path does, to within rounding."""
+    rng = np.random.default_rng(2)
+    params, grads = rng.standard_normal(500), rng.standard_normal(500)
+    with_blas = params.copy()
+    training.SGD(0.05).step(with_blas, grads)
+    for name in ("scipy", "scipy.linalg", "scipy.linalg.blas"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import scipy...` now raises ImportError
+    optimizer = training.SGD(0.05)
+    without = params.copy()
+    optimizer.step(without, grads)
+    assert optimizer.axpy is None and optimizer.scratch is not None
+    assert np.allclose(without, with_blas, rtol=0, atol=4 * np.finfo(float).eps * 2)
+    assert not np.array_equal(without, params)

@@ -30,12 +30,19 @@ environment variable QUERY_STRING). A key is one that the demo declares in its `
 explorer.apps.settings), a value one its control accepts; anything else is reported above the tabs. The link
 for the current settings is shown under the tabs and follows every change of tab or control.
 
+In a browser page (voici: the kernel is Pyodide in the page's Web Worker, explorer.runtime) two things differ.
+A demo that names packages in BROWSER_PACKAGES (scikit-learn, for the 8x8 digits) gets them loaded when its tab
+is first opened, with a message in the tab meanwhile, and is built then; a link's settings for it wait until
+then. And no query comes with the kernel: a hidden PageQuery widget reports the page's own query and address,
+which the dashboard applies as it applies Voila's (tab, controls, problems) and uses as the share link's base.
+
     from explorer.apps.dashboard import Dashboard
     Dashboard().widget
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import importlib
 from typing import Any
@@ -43,9 +50,10 @@ from typing import Any
 import ipywidgets as widgets
 from plotly.basewidget import BaseFigureWidget
 
-from explorer import share
+from explorer import runtime, share
 from explorer.apps import voila
 from explorer.apps.export_controls import ExportControls
+from explorer.apps.page_query import PageQuery
 from explorer.apps.resize import figures, fit
 from explorer.apps.settings import settings
 
@@ -84,6 +92,8 @@ class Dashboard:
         self.demos = list(demos)
         self.export = export
         self.apps: dict[int, object] = {}
+        self.loading: dict[int, asyncio.Future] = {}  # tab index -> the browser's loading of its demo's packages
+        self.pending: dict[int, tuple[dict[str, str], list[str]]] = {}  # a link's settings for a tab still loading
         self.errors: dict[int, str] = {}  # tab index -> why its demo could not start
         self.defaults: dict[int, dict[str, Any]] = {}  # tab index -> its controls' values as built
         self.notice = widgets.HTML(value="")  # what was wrong with the link's settings
@@ -92,42 +102,81 @@ class Dashboard:
         self.tabs = widgets.Tab(children=[self._placeholder(title) for title, _, _ in self.demos],
                                 titles=[title for title, _, _ in self.demos])
         self.tabs.add_class("explorer-tabs")
+        self.page: PageQuery | None = None  # in a browser page: reports the page's address (see follow_page)
+        self.page_url = ""  # the page's address without its query, once reported: the share link's base
         if query is None:
             if voila.prewarmed():  # build the first tab while the kernel waits in Voila's pool for its page
                 self.open(first)
             query = voila.request_query()
+            if runtime.IN_BROWSER:  # voici: no query comes with the kernel; the page will report its own
+                self.page = PageQuery(layout=widgets.Layout(display="none"))
+                self.page.observe(self.follow_page, names="page_url")
 
-        params, problems = share.parse_query(query)
-        index, more = share.choose_demo(params.pop("demo", None), [module for _, module, _ in self.demos])
-        problems += more
+        index, params, problems = self.parse(query)
         if index is not None and index != first and first in self.apps:
             self.close(first)  # built for nothing: the link names another tab, whose figure starts alone
         first = first if index is None else index
         self.tabs.selected_index = first
-        self.open(first)
-        problems += self.apply(first, params)
-        self.show_problems(problems)
+        self.start(first, params, problems)
         self.tabs.observe(self._on_select, names="selected_index")
-        self.update_link()
         style = widgets.HTML(STYLE, layout=widgets.Layout(display="none"))
-        self.widget = widgets.VBox([style, self.notice, self.tabs, self.link], layout=widgets.Layout(width="100%"))
+        shown = [style, self.notice, self.tabs, self.link] + ([self.page] if self.page is not None else [])
+        self.widget = widgets.VBox(shown, layout=widgets.Layout(width="100%"))
+
+    def parse(self, query: str) -> tuple[int | None, dict[str, str], list[str]]:
+        """A link's query read: the tab it names (None: none named), its other settings, and the problems found."""
+        params, problems = share.parse_query(query)
+        index, more = share.choose_demo(params.pop("demo", None), [module for _, module, _ in self.demos])
+        return index, params, problems + more
+
+    def follow_page(self, _=None) -> None:
+        """The page has reported its address (self.page, in a browser page): apply its query as Voila's is applied
+        at the start (choose the tab, set its controls, list what was wrong), and base the share link on it."""
+        self.page.unobserve(self.follow_page, names="page_url")
+        self.page_url = self.page.page_url
+        index, params, problems = self.parse(self.page.query)
+        params.pop("path", None)  # JupyterLite's own: the notebook its page opens (voici's pages have none)
+        shown = self.tabs.selected_index or 0
+        if index is not None and index != shown:
+            self.tabs.selected_index = index  # opens it (and pauses the other)
+            if shown in self.apps:
+                self.close(shown)  # built for nothing, as in a Voila kernel from the pool: one figure at a time
+        self.start(shown if index is None else index, params, problems)
+
+    def start(self, index: int, params: dict[str, str], problems: list[str]) -> None:
+        """Open tab `index` and set its controls from a link's settings, then show the problems found (those of
+        the link, `problems`, and those of its settings). A demo whose packages the browser is still loading
+        gets its settings once it is built."""
+        self.open(index)
+        if index in self.loading:
+            self.pending[index] = (params, problems)
+            self.show_problems(problems)
+        else:
+            self.show_problems(problems + self.apply(index, params))
+        self.update_link()
 
     def open(self, index: int) -> object | None:
-        """Build the demo of tab `index` if it is not built yet; return its app (None if it failed)."""
+        """Build the demo of tab `index` if it is not built yet; return its app (None if it failed, or while the
+        browser loads the packages it needs: see load_then_open)."""
         if index in self.apps:
             return self.apps[index]
-        title, module, name = self.demos[index]
+        if index in self.loading:
+            return None
+        _, module, name = self.demos[index]
         try:
-            app = getattr(importlib.import_module(f"explorer.apps.{module}"), name)()
+            demo = getattr(importlib.import_module(f"explorer.apps.{module}"), name)
+            packages = runtime.missing_packages(getattr(demo, "BROWSER_PACKAGES", ()))
+            if packages:
+                self._show(index, widgets.HTML(f"<p>{html.escape(runtime.loading_message(packages))}&hellip;</p>"))
+                self.loading[index] = asyncio.ensure_future(self.load_then_open(index, packages))
+                return None
+            app = demo()
             content = app.widget
             scroll_figures(content)
         except Exception as error:  # a demo that cannot start says why; the others still work
             app = None
             self.errors[index] = f"{type(error).__name__}: {error}"
-            content = widgets.HTML(
-                f'<p class="explorer-error" style="color:#b00020">&#9888; The demo "{html.escape(title)}" '
-                f"could not start: {html.escape(self.errors[index])}</p>"
-            )
+            content = self._error(index)
         self.apps[index] = app
         for figure in figures(app):
             fit_when_drawn(figure)
@@ -140,10 +189,39 @@ class Dashboard:
                 content = widgets.VBox([content, ExportControls(app, name=module).widget],
                                        layout=widgets.Layout(width="100%"))
                 content.add_class("explorer-export-wrapper")
+        self._show(index, content)
+        return app
+
+    async def load_then_open(self, index: int, packages: list[str]) -> None:
+        """In the browser: load the packages the demo of tab `index` needs (scikit-learn, say), then build it and
+        set it from the link's settings if they were waiting. A failed load is shown in the tab, as a demo that
+        cannot start is."""
+        try:
+            await runtime.load_packages(packages)
+        except Exception as error:  # no network, say: the tab says so; the other tabs still work
+            self.apps[index] = None
+            self.errors[index] = f"{', '.join(packages)} could not be loaded ({type(error).__name__}: {error})"
+            self._show(index, self._error(index))
+        finally:
+            self.loading.pop(index, None)
+        self.open(index)
+        if index in self.pending:
+            params, problems = self.pending.pop(index)
+            self.show_problems(problems + self.apply(index, params))
+        if self.tabs.selected_index != index:  # another tab was chosen meanwhile: this demo waits, as when left
+            self.pause_others(self.tabs.selected_index)
+        self.update_link()
+
+    def _error(self, index: int) -> widgets.HTML:
+        """What tab `index` shows when its demo could not start: why (self.errors[index])."""
+        return widgets.HTML(f'<p class="explorer-error" style="color:#b00020">&#9888; The demo '
+                            f'"{html.escape(self.demos[index][0])}" could not start: '
+                            f"{html.escape(self.errors[index])}</p>")
+
+    def _show(self, index: int, content: widgets.Widget) -> None:
         children = list(self.tabs.children)
         children[index] = content
         self.tabs.children = children
-        return app
 
     def close(self, index: int) -> None:
         """Undo open(index): close every widget of the demo in tab `index` (in the browser too) and show the
@@ -153,9 +231,7 @@ class Dashboard:
         self.errors.pop(index, None)
         for widget in [*vars(app).values(), self.tabs.children[index]] if app is not None else []:
             close_all(widget)
-        children = list(self.tabs.children)
-        children[index] = self._placeholder(self.demos[index][0])
-        self.tabs.children = children
+        self._show(index, self._placeholder(self.demos[index][0]))
 
     # -- shareable settings -------------------------------------------------------------------
 
@@ -202,7 +278,7 @@ class Dashboard:
         return share.make_query(share.slug(self.demos[index][1]), values)
 
     def update_link(self) -> None:
-        query = html.escape(self.current_query(), quote=True)
+        query = html.escape(self.page_url + self.current_query(), quote=True)  # the page's own address, if known
         self.link.value = (f'<small class="explorer-share-link">Link to these settings: '
                            f'<a href="{query}" target="_blank">{query}</a></small>')
 

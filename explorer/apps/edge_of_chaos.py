@@ -24,7 +24,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer import sweep, theory
+from explorer import runtime, sweep, theory
 from explorer.apps.figure import Figure, draw_then_wrap
 from explorer.apps.resize import FitOnResize
 
@@ -52,11 +52,16 @@ class EdgeOfChaosApp:
     depth: the starting value of the measurement's depth.
     """
 
+    # In a browser page the dashboard loads these first (explorer.runtime): the trainability map trains on the
+    # 8x8 digits, which come with scikit-learn.
+    BROWSER_PACKAGES = ("scikit-learn",)
+
     def __init__(self, cache_dir: str | os.PathLike | None = None, trainability: sweep.TrainabilityConfig | None = None,
                  n_jobs: int = 1, client=None, depth: int = 20) -> None:
         self.cache_dir = cache_dir
-        self.n_jobs = n_jobs
-        self.client = client  # a dask.distributed.Client: the map's depths then run on its workers
+        # client: a dask.distributed.Client, whose workers then take the map's depths. In a browser page both run
+        # here instead, and `spread_note` says so.
+        self.n_jobs, self.client, self.spread_note = runtime.workers(n_jobs, client)
         self.base_config = trainability or sweep.TrainabilityConfig()
         self.diagrams: dict[str, theory.PhaseDiagram] = {}
         self.map: sweep.TrainabilityMap | None = None
@@ -284,7 +289,8 @@ class EdgeOfChaosApp:
         self.compute_button.disabled = True
         self.message.value = html.escape(
             f"Training {total} networks ({len(config.depths)} depths x {len(config.sigma_w2)} values of σ_w², "
-            f"{config.steps} steps each). This takes a minute or so; the page waits until it ends.")
+            f"{config.steps} steps each). This takes a minute or so; the page waits until it ends."
+            + (f" {self.spread_note}" if self.spread_note else ""))
 
         def progress(done: int, all_runs: int) -> None:
             self.progress.max = all_runs
@@ -296,7 +302,7 @@ class EdgeOfChaosApp:
                                             directory=self.cache_dir)
             with self.figure.batch_update():
                 self.draw_trainability(result)
-            self.message.value = ""
+            self.message.value = html.escape(self.spread_note)  # natively ""
         except (ValueError, TypeError, OSError) as error:
             self.show_message(f"The trainability map could not be computed: {error}")
         finally:

@@ -12,7 +12,8 @@ server unless `directory` is given, in which case the file is also saved there. 
     CSV    every History the app keeps (its curves), long format: series, step, column, value
     JSON   the trainer's configuration (seeds included), the histories, the latest snapshot's
            statistics and the values of the app's settings (explorer.apps.settings)
-    PNG    the figure as drawn now (kaleido and Chromium; made in a worker thread, a few seconds)
+    PNG    the figure as drawn now (kaleido and Chromium; made in a worker thread, a few seconds); in a browser
+           page (Pyodide: no kaleido, no threads) plotly.js saves it in the page, as its camera button does
     HTML   the figure as a standalone page with plotly.js inside (about 5 MB)
 """
 
@@ -28,7 +29,7 @@ from typing import Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from explorer import export
+from explorer import export, runtime
 from explorer.apps.download import Downloader
 from explorer.apps.settings import settings
 from explorer.training import History
@@ -125,6 +126,9 @@ class ExportControls:
         """Make the file, download it and offer it. A PNG is made in a worker thread when an event loop runs (in a
         kernel), so the page stays responsive while the browser behind kaleido draws it."""
         filename = self.filename(label)
+        if label == "PNG" and runtime.IN_BROWSER:  # no kaleido and no threads: plotly.js draws it in the page
+            self.png_in_page(filename)
+            return
         if label == "PNG":
             try:
                 loop = asyncio.get_running_loop()
@@ -138,6 +142,16 @@ class ExportControls:
             self.offer(label, filename, self.make(label))
         except Exception as error:  # shown next to the buttons, never a traceback
             self.show_error(error)
+
+    def png_in_page(self, filename: str) -> None:
+        """In a browser page: have plotly.js save the figure above these buttons (its camera button's export), and
+        say how to do it by hand should the page show no figure there."""
+        if getattr(self.app, "figure", None) is None:
+            self.show_error(export.ExportError("this demo has no figure to export"))
+            return
+        self.downloader.figure_png(filename)
+        self.link.value = (f"<small>{html.escape(filename)}: drawn by plotly in this page. If no file comes, use the "
+                           "camera icon at the top right of the figure (plotly's own PNG export).</small>")
 
     async def _offer_later(self, label: str, filename: str, loop: asyncio.AbstractEventLoop) -> None:
         figure = getattr(self.app, "figure", None)

@@ -1,0 +1,38 @@
+"""The page's own address, as its browser reports it: a tiny widget for pages whose kernel is not told it.
+
+    page = PageQuery(layout=widgets.Layout(display="none"))   # on the page; it shows nothing
+    page.observe(on_report, names="page_url")                 # page.query, page.page_url once reported
+
+Voila hands a page's query to its kernel (explorer.apps.voila); voici, Voila's static counterpart, runs the kernel
+in the browser (Pyodide, in a Web Worker) and tells it nothing about the page. This widget's JavaScript runs in
+the page itself: as soon as the widget exists there, it sets `query` to the page's query ("demo=...&seed=3",
+without "?"; "" if none) and `page_url` to the page's address without query or fragment, and sends both to the
+kernel in one message. The dashboard then applies the query as Voila's would, and builds its share link on
+`page_url`.
+"""
+
+from __future__ import annotations
+
+import anywidget
+import traitlets
+
+# From `initialize`, once per widget in the page (a view is not needed: the widget may be hidden).
+ESM = """
+export default {
+  initialize({ model }) {
+    const here = window.location;
+    model.set("query", here.search.replace(/^\\?/, ""));
+    model.set("page_url", here.origin + here.pathname);
+    model.save_changes();
+  },
+};
+"""
+
+
+class PageQuery(anywidget.AnyWidget):
+    """Reports the page's query (`query`, without "?") and address without it (`page_url`); both "" until the
+    page has reported them. Watch `page_url`: it is never "" once reported, and `query` is set with it."""
+
+    _esm = ESM
+    query = traitlets.Unicode("").tag(sync=True)
+    page_url = traitlets.Unicode("").tag(sync=True)
