@@ -10,7 +10,7 @@ counted). No figure is asserted; the load average is printed with them (the mach
 1. Page open -> the first tab's figure drawn (voici/render/dashboard.html), --runs times: a cold visit (a fresh
    browser profile) and a warm one (the same profile, the browser restarted), median and each. Where the time
    goes, in s from the navigation's start:
-   - html: the page's HTML received;
+   - html: the page's HTML received; worker: the page's scripts have started the kernel's worker;
    - runtime: the server has sent pyodide.asm.wasm (Pyodide's core; Chromium compiles it as it streams);
    - packages: the first package file requested (loadPyodide is up and loads the kernel's packages), and the
      server has sent the last package file fetched before the kernel was ready;
@@ -21,15 +21,15 @@ counted). No figure is asserted; the load average is printed with them (the mach
    - output: the notebook's output (the dashboard) in the page; tabs: its tab bar; figure: the first tab's figure.
    Also: what each visit downloaded (the bytes the server sent, requests it answered 304 Not Modified), and
    whether JupyterLite's service worker controls the page and caches anything.
-2. The three-layer demo training in the page (bench_live.py's measurements, on the last warm visit): redraws and
-   steps per second over --window s of training, and Pause -> still figure (ms, the median of --pauses
-   presses on the classic network, which trains long).
+2. The three-layer demo training in the page (bench_live.py's measurements, on the last warm visit, with its
+   classic network, which trains longest): redraws and steps per second over --window s of training, and
+   Pause -> still figure (ms, the median of --pauses presses).
 3. The engine: three-layer steps per second ([2, 6, 3, 1], relu/sigmoid, 300 points, Trainer.run timed) in
    Pyodide, loaded directly from the site in a page of its own, and natively in this process; their ratio. In
    the same page, where a kernel's start goes without the page around it: loadPyodide, the explorer's
-   packages, the rest of the kernel's packages (jupyter-lite.json's preload list), each import of the first
-   page in turn (the kernel's first, as the kernel does; the time of each counts only what the ones before it
-   had not imported) and the build of the Dashboard.
+   packages, the rest of the kernel's packages (jupyter-lite.json's preload list, one at a time: the slowest
+   are printed), each import of the first page in turn (the kernel's first, as the kernel does; each counts
+   only what the ones before it had not imported) and the build of the Dashboard.
 4. Bytes: a first visit's download by its biggest files, and what gzip (which static hosts apply to text and
    .wasm) would make of them; the site on disk (MB, files), and its static/pyodide.
 5. A summary table; --json PATH writes every figure.
@@ -86,11 +86,12 @@ new MutationObserver(() => {
     if (!marks.figure && [...document.querySelectorAll('.js-plotly-plot')].some(g =>
         g.offsetParent !== null && g.querySelector('.main-svg') && g.data && g.data.length > 0)) marks.figure = t;
 }).observe(document, {subtree: true, childList: true});
-// Every message from a worker (the kernel's, in JupyterLite): when, and its size as JSON.
+// When the first worker (the kernel's, in JupyterLite) started, and every message from it: when, its size as JSON.
 window.__workerMessages = [];
 window.Worker = class extends window.Worker {
     constructor(...args) {
         super(...args);
+        if (window.__marks.worker === undefined) window.__marks.worker = performance.now();
         this.addEventListener('message', event => {
             let size = 0;
             try { size = JSON.stringify(event.data).length; } catch (error) { size = 0; }
@@ -118,10 +119,15 @@ PYODIDE = """async ([preload, code]) => {
     seconds.loadPyodide = now() - began; began = now();
     await py.loadPackage(["explorer"]);
     seconds["explorer's packages"] = now() - began; began = now();
-    await py.loadPackage(preload);
+    const packages = {};  // each of the kernel's other packages in turn, with what it needs that is not loaded yet
+    for (const name of preload) {
+        const one = now();
+        await py.loadPackage([name], {messageCallback: () => {}});
+        packages[name] = Math.round((now() - one) * 1000) / 1000;
+    }
     seconds["the kernel's other packages"] = now() - began;
     await py.runPythonAsync(code);
-    return {seconds, python: JSON.parse(py.globals.get("result"))};
+    return {seconds, packages, python: JSON.parse(py.globals.get("result"))};
 }"""
 # What a first page imports, in the kernel's order: the kernel (pyodide_kernel), then the notebook's code.
 FIRST_IMPORTS = ("IPython", "pyodide_kernel", "numpy", "scipy.special", "ipywidgets", "plotly.graph_objects",
@@ -164,6 +170,7 @@ engine = {"steps_per_s": round(statistics.median(rates)), "best": round(max(rate
           "repeats": REPEATS}
 """
 STEPS, REPEATS = 4000, 5
+CLASSIC = "2-10-5-1 (classic)"  # the three-layer demo's network that trains longest
 
 
 def load() -> str:
@@ -275,7 +282,7 @@ def visit(context, server: Server) -> tuple[object, dict]:
     result = {
         "figure_s": seconds(marks.get("figure")),
         "timeline_s": {
-            "html": seconds(state["html"]),
+            "html": seconds(state["html"]), "worker": seconds(marks.get("worker")),
             "runtime": seconds(wasm["ended"] - origin) if wasm else None,
             "packages start": seconds(min(r["began"] for r in packages) - origin) if packages else None,
             "packages sent": seconds(max(r["ended"] for r in before_kernel) - origin) if before_kernel else None,
@@ -323,8 +330,10 @@ def page_loads(playwright, server: Server, runs: int, window: float, pauses: int
 
 
 def train(page, window: float, pauses: int) -> dict:
-    """The three-layer demo (the first tab) training: bench_live's rate over `window` s, then its Pause -> still."""
+    """The three-layer demo (the first tab) training the classic network (15,000 steps a press, a long run, as
+    bench_live.py measures it): bench_live's rate over `window` s, then its Pause -> still."""
     page.wait_for_timeout(2000)  # the first fit to the page's width
+    page.evaluate(bench_live.CHOOSE, ["Network", CLASSIC])
     rate = bench_live.training_rate(page, bench_live.Frames(page), window)
     print(f"[bench_site] training: {rate.get('redraws_per_s')} redraws/s, {rate.get('steps_per_s')} steps/s over "
           f"{rate.get('window_s')} s (load {load()})", flush=True)
@@ -440,6 +449,8 @@ def report(figures: dict) -> None:
     print(f"  service worker: {first['service_worker']}; other hosts asked: {len(first['other hosts'])}")
     print("[bench_site] a kernel's start in bare Pyodide (s): " + ", ".join(
         f"{k} {v}" for k, v in engine["startup_s"].items()))
+    slowest = sorted(engine["packages_s"].items(), key=lambda item: -item[1])[:6]
+    print("  the slowest of the kernel's other packages (s): " + ", ".join(f"{k} {v}" for k, v in slowest))
     startup = engine["startup"]
     print("  imports, in turn (s): " + ", ".join(f"{k} {v}" for k, v in startup["imports_s"].items())
           + f"; scipy imported: {startup['scipy imported']}, sklearn: {startup['sklearn imported']}")
@@ -485,7 +496,8 @@ def main() -> None:
     native = native_engine()
     figures["engine"] = {"pyodide": pyodide["python"]["engine"], "native": native,
                          "slowdown": round(native["steps_per_s"] / pyodide["python"]["engine"]["steps_per_s"], 1),
-                         "startup_s": pyodide["seconds"], "startup": pyodide["python"]["startup"]}
+                         "startup_s": pyodide["seconds"], "packages_s": pyodide["packages"],
+                         "startup": pyodide["python"]["startup"]}
     figures["site"] = {"on disk": folder_size(site), "static/pyodide": folder_size(site / "static" / "pyodide"),
                        "first visit": downloads(site, figures["loads"]["cold"][0])}
     figures["load_at_end"] = load()
