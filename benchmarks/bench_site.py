@@ -17,7 +17,7 @@ counted). No figure is asserted; the load average is printed with them (the mach
    - kernel: the kernel runs the notebook's code (its first log line: Pyodide resolving the code's imports,
      "explorer already loaded");
    - widgets sent: the kernel's last message (to the page, through the worker) before the output showed; the
-     count and MB (as JSON) of its messages until then, most of them the dashboard's widgets;
+     count and MB (as JSON) of its messages until then (the dashboard's widgets), and the largest;
    - output: the notebook's output (the dashboard) in the page; tabs: its tab bar; figure: the first tab's figure.
    Also: what each visit downloaded (the bytes the server sent, requests it answered 304 Not Modified), and
    whether JupyterLite's service worker controls the page and caches anything.
@@ -290,7 +290,8 @@ def visit(context, server: Server) -> tuple[object, dict]:
             "widgets sent": seconds(messages[-1][0]) if messages else None,
             "output": seconds(marks.get("output")), "tabs": seconds(marks.get("tabs")),
             "figure": seconds(marks.get("figure"))},
-        "kernel messages until the output": {"count": len(messages), "mb": mb(sum(size for _, size in messages))},
+        "kernel messages until the output": {"count": len(messages), "mb": mb(sum(size for _, size in messages)),
+                                             "largest_mb": mb(max((size for _, size in messages), default=0))},
         "downloaded_mb": mb(sum(r["bytes"] for r in sent)),
         "requests": len(files), "sent_200": len(sent),
         "revalidated_304": sum(1 for r in files if r["status"] == 304),
