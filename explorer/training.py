@@ -75,7 +75,7 @@ def _in_place_axpy(params: np.ndarray):
     """BLAS axpy (y <- a x + y) for arrays like `params`, if it writes into y itself; else None (numpy's path).
 
     scipy is imported here, not at the top: a dashboard kernel starts without it. It may be missing altogether:
-    a page in the browser (Pyodide) loads scipy only for a demo that needs it, and trains with numpy until then."""
+    a page in the browser (Pyodide) never loads scipy, and trains with numpy's path, to the same numbers."""
     try:
         from scipy.linalg.blas import get_blas_funcs
     except ImportError:

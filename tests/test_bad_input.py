@@ -16,7 +16,6 @@ Print the table with the messages the package gives today (markdown, for the iss
 from __future__ import annotations
 
 import ast
-import asyncio
 import atexit
 import gzip
 import importlib
@@ -40,7 +39,6 @@ from explorer import (
     mup,
     reproductions,
     residual,
-    runtime,
     share,
     sweep,
     theory,
@@ -336,12 +334,6 @@ ROWS: list[tuple[str, type[Exception], tuple[str, ...]]] = [
     ("isometry.spectrum_variance(np.zeros((2, 2)))", ValueError, ("values", "1-D", "(2, 2)")),
     ("isometry.comparison_data(q_star=-1)", ValueError, ("q_star=-1", "from 1e-06 to 100")),
     ("isometry.comparison_network(64, 10, 0, 8)", ValueError, ("depth=0", "from 1 to 1,000")),
-    # -- where the package runs -------------------------------------------------------------------
-    ("asyncio.run(runtime.load_packages('scikit-learn'))", TypeError,
-     ("names='scikit-learn'", "list or tuple of package names")),
-    ("asyncio.run(runtime.load_packages([None]))", TypeError, ("names=[None]", "package names")),
-    ("runtime.missing_packages('scipy')", TypeError, ("names='scipy'", "list or tuple of package names")),
-    ("runtime.loading_message([''])", TypeError, ("names=['']", "list or tuple of package names")),
 ]
 
 # Public functions and classes that have no row, each with the reason: they take no arguments, they are built
@@ -443,7 +435,6 @@ def _names() -> dict:
 
 NAMES = _names()
 NAMES["isometry"] = isometry
-NAMES.update(asyncio=asyncio, runtime=runtime)
 
 
 def call(text: str):

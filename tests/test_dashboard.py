@@ -342,131 +342,67 @@ def test_every_real_demo_has_settings_a_link_can_set(every_demo):
     assert {"init", "seed", "dataset", "learning_rate", "mode"} <= set(dashboard.shareable(three))
 
 
-# -- in a browser page (Pyodide, as voici runs it): packages loaded on demand, the page's own query -----------------
-
-
-class DigitsLikeApp(ControlsApp):
-    """A demo that needs a package the browser loads only when asked (as the digits demos need scikit-learn)."""
-
-    BROWSER_PACKAGES = ("scikit-learn",)
+# -- in a browser page (Pyodide, as voici runs it): every demo builds at once, the page's own query ---------------
 
 
 @pytest.fixture
 def in_browser(controlled, monkeypatch):
-    """The controlled fakes, with the third demo needing scikit-learn, in a pretended browser page: a stub Pyodide
-    whose loadPackage records what it is asked and finishes when the test sets `release` (or fails with `error`)."""
+    """The controlled fakes in a pretended browser page (no query from Voila)."""
     from explorer import runtime
 
-    sys.modules[f"explorer.apps.{controlled[2][1]}"].DigitsLikeApp = DigitsLikeApp
-    demos = [*controlled[:2], (controlled[2][0], controlled[2][1], "DigitsLikeApp")]
-    stub = types.SimpleNamespace(asked=[], release=None, error=None)
-
-    async def load_package(names):
-        stub.asked.append(list(names))
-        await stub.release.wait()
-        if stub.error is not None:
-            raise stub.error
-
-    stub.loadPackage = load_package
-    monkeypatch.setitem(sys.modules, "pyodide_js", stub)
     monkeypatch.setattr(runtime, "IN_BROWSER", True)
-    monkeypatch.setattr(runtime, "_loaded", set())
     monkeypatch.delenv("QUERY_STRING", raising=False)
-    return demos, stub
+    return controlled
 
 
-def run(test):
-    """Run `test(release)` on an event loop, as a kernel's widget callbacks run (asyncio.Event needs one)."""
-    import asyncio
-
-    async def main():
-        await test(asyncio.Event())
-
-    asyncio.run(main())
-
-
-def test_in_the_browser_a_demo_loads_its_packages_first_then_builds_and_takes_the_links_settings(in_browser):
-    demos, stub = in_browser
+def test_in_the_browser_a_demo_builds_when_its_tab_opens_and_takes_the_links_settings(in_browser):
+    demos = in_browser
     slug = slug_of(demos, 2)
-
-    async def test(release):
-        stub.release = release
-        board = Dashboard(demos, query=f"demo={slug}&seed=3&colour=red")
-        assert board.tabs.selected_index == 2 and 2 not in board.apps  # not built yet: scikit-learn is loading
-        assert "Loading scikit-learn into your browser (about 26 MB, once)" in content(board, 2).value
-        assert f'href="?demo={slug}"' in board.link.value
-        release.set()
-        await board.loading[2]
-        assert stub.asked == [["scikit-learn"]]
-        app = board.apps[2]
-        assert isinstance(app, DigitsLikeApp) and content(board, 2) is app.widget
-        assert app.seed.value == 3 and "'colour' is not a setting" in html.unescape(board.notice.value)
-        assert f'href="?demo={slug}&amp;seed=3"' in board.link.value
-        again = Dashboard(demos, query=f"demo={slug}")  # loaded once per page: the next one builds at once
-        assert isinstance(again.apps[2], DigitsLikeApp) and stub.asked == [["scikit-learn"]]
-
-    run(test)
-
-
-def test_in_the_browser_a_demo_whose_packages_cannot_be_loaded_says_why_and_the_others_still_work(in_browser):
-    demos, stub = in_browser
-
-    async def test(release):
-        stub.release, stub.error = release, OSError("no network")
-        board = Dashboard(demos, query="")
-        board.tabs.selected_index = 2
-        board.tabs.selected_index = 0  # left while loading: the demo does not start when it arrives
-        release.set()
-        await board.loading[2]
-        assert board.apps[2] is None and 2 not in board.loading
-        assert "scikit-learn could not be loaded (OSError: no network)" in content(board, 2).value
-        assert "explorer-error" in content(board, 2).value
-        assert isinstance(board.apps[0], FakeApp) and board.tabs.selected_index == 0
-
-    run(test)
-
-
-def test_natively_a_demo_with_browser_packages_builds_at_once(controlled):
-    sys.modules[f"explorer.apps.{controlled[2][1]}"].DigitsLikeApp = DigitsLikeApp
-    demos = [*controlled[:2], (controlled[2][0], controlled[2][1], "DigitsLikeApp")]
-    board = Dashboard(demos, query=f"demo={slug_of(demos, 2)}&seed=2")
-    assert board.apps[2].seed.value == 2 and not board.loading and board.page is None
+    board = Dashboard(demos, query=f"demo={slug}&seed=3&colour=red")
+    app = board.apps[2]  # built at once: there is nothing to wait for (the digits ship with the package)
+    assert board.tabs.selected_index == 2 and isinstance(app, ControlsApp) and content(board, 2) is app.widget
+    assert app.seed.value == 3 and "'colour' is not a setting" in html.unescape(board.notice.value)
+    assert f'href="?demo={slug}&amp;seed=3"' in board.link.value
+    board.tabs.selected_index = 0
+    assert isinstance(board.apps[0], FakeApp) and content(board, 0) is board.apps[0].widget
 
 
 def test_in_the_browser_the_page_reports_its_query_and_the_dashboard_applies_it(in_browser):
     from explorer.apps.page_query import PageQuery
 
-    demos, stub = in_browser
-    demos[2] = (demos[2][0], demos[2][1], "ControlsApp")  # no package to load here
+    demos = in_browser
     board = Dashboard(demos)  # no query given, and none from Voila: the page will tell
     assert isinstance(board.page, PageQuery) and board.page in board.widget.children
     assert board.page.layout.display == "none"
-    assert board.tabs.selected_index == 0 and 0 in board.apps
-    # what the widget's JavaScript sends: both traits in one message, page_url last
+    # Nothing is built or shown before the report: a Tab on the page would send its first tab back over the link's.
+    assert not board.apps and board.tabs not in board.widget.children
+    assert "Starting the dashboard" in board.widget.children[1].value
+    # what the widget's JavaScript sends: one custom message with both
     page = "https://example.org/site/voici/render/dashboard.html"
-    with board.page.hold_trait_notifications():
-        board.page.query = f"demo={slug_of(demos, 2)}&seed=3&init=he&bogus=1&path=dashboard.ipynb"
-        board.page.page_url = page
+    query = f"demo={slug_of(demos, 2)}&seed=3&init=he&bogus=1&path=dashboard.ipynb"
+    board.page._handle_custom_msg({"query": query, "page_url": page}, [])
+    assert (board.page.query, board.page.page_url) == (query, page)
     app = board.apps[2]
     assert board.tabs.selected_index == 2 and (app.seed.value, app.init.value) == (3, "he")
-    assert 0 not in board.apps  # the first tab, built for nothing, is closed as in a Voila kernel from the pool
+    assert list(board.apps) == [2]  # only the tab the link names is built: its figure starts alone
+    assert board.widget.children[2:4] == (board.tabs, board.link) and board.page in board.widget.children
     text = html.unescape(board.notice.value)
     assert "'bogus' is not a setting" in text and "path" not in text  # JupyterLite's own parameter is left alone
     assert f'href="{page}?demo={slug_of(demos, 2)}&amp;init=he&amp;seed=3"' in board.link.value
-    board.page.query = f"demo={slug_of(demos, 0)}"  # reported once: a later change is not followed
-    assert board.tabs.selected_index == 2
+    board.page._handle_custom_msg({"query": f"demo={slug_of(demos, 0)}", "page_url": page}, [])
+    assert board.tabs.selected_index == 2  # reported once: a later report is not followed
 
 
 def test_in_the_browser_a_page_without_a_query_keeps_its_tab_and_links_to_itself(in_browser):
-    demos, _ = in_browser
+    demos = in_browser
     board = Dashboard(demos)
-    board.page.page_url = "http://localhost:8000/voici/render/dashboard.html"
-    assert board.tabs.selected_index == 0 and board.notice.value == ""
+    board.page._handle_custom_msg({"query": "", "page_url": "http://localhost:8000/voici/render/dashboard.html"}, [])
+    assert board.tabs.selected_index == 0 and list(board.apps) == [0] and board.notice.value == ""
     assert f'href="http://localhost:8000/voici/render/dashboard.html?demo={slug_of(demos, 0)}"' in board.link.value
 
 
 def test_a_given_query_or_voilas_needs_no_page_report(in_browser, monkeypatch):
-    demos, _ = in_browser
+    demos = in_browser
     assert Dashboard(demos, query="").page is None
     from explorer import runtime
 

@@ -49,6 +49,24 @@ def test_digits_are_the_builtin_1797():
     d = datasets.digits()
     assert d.X.shape == (1797, 64) and set(np.unique(d.y)) == set(range(10))
     assert d.X.min() == 0 and d.X.max() == 16
+    assert d.name == "digits" and d.classes == tuple("0123456789")
+
+
+def test_the_shipped_digits_are_scikit_learns_element_for_element():
+    from sklearn.datasets import load_digits  # only here: the package reads its own copy of the file
+
+    theirs = load_digits()
+    d = datasets.digits()
+    assert d.X.dtype == np.float64 and d.y.dtype == np.int64 and d.X.flags.c_contiguous
+    assert d.X.shape == theirs.data.shape and d.y.shape == theirs.target.shape
+    assert np.array_equal(d.X, theirs.data) and np.array_equal(d.y, theirs.target)  # same images, same order
+
+
+def test_the_digits_need_neither_scikit_learn_nor_scipy(monkeypatch):
+    for name in ("sklearn", "sklearn.datasets", "scipy"):
+        monkeypatch.setitem(sys.modules, name, None)  # an import of them would now raise ImportError
+    d = datasets.digits()
+    assert d.X.shape == (1797, 64) and d.y[:10].tolist() == list(range(10))  # the file starts 0, 1, ..., 9
 
 
 def write_mnist(folder, gz, n_train=6, n_test=4):
@@ -145,13 +163,3 @@ def test_grid_covers_the_points_and_reshapes_row_by_row():
         datasets.grid(X, resolution=1)
 
 
-def test_in_the_browser_digits_without_scikit_learn_say_how_to_load_it(monkeypatch):
-    from explorer import runtime
-
-    for name in ("sklearn", "sklearn.datasets"):
-        monkeypatch.setitem(sys.modules, name, None)  # `from sklearn.datasets import ...` now raises ImportError
-    with pytest.raises(ImportError):  # natively: the plain import error (pip installs scikit-learn with the project)
-        datasets.digits()
-    monkeypatch.setattr(runtime, "IN_BROWSER", True)
-    with pytest.raises(ImportError, match=r"await explorer.runtime.load_packages\(\['scikit-learn'\]\)"):
-        datasets.digits()

@@ -30,11 +30,11 @@ environment variable QUERY_STRING). A key is one that the demo declares in its `
 explorer.apps.settings), a value one its control accepts; anything else is reported above the tabs. The link
 for the current settings is shown under the tabs and follows every change of tab or control.
 
-In a browser page (voici: the kernel is Pyodide in the page's Web Worker, explorer.runtime) two things differ.
-A demo that names packages in BROWSER_PACKAGES (scikit-learn, for the 8x8 digits) gets them loaded when its tab
-is first opened, with a message in the tab meanwhile, and is built then; a link's settings for it wait until
-then. And no query comes with the kernel: a hidden PageQuery widget reports the page's own query and address,
-which the dashboard applies as it applies Voila's (tab, controls, problems) and uses as the share link's base.
+In a browser page (voici: the kernel is Pyodide in the page's Web Worker, explorer.runtime) every demo builds
+as it does in Voila: each needs only what the page starts with (numpy, ipywidgets, plotly; the 8x8 digits ship
+with the package). What differs is the link: no query comes with the kernel, so a hidden PageQuery widget
+reports the page's own query and address, which the dashboard applies as it applies Voila's (tab, controls,
+problems) and uses as the share link's base.
 
     from explorer.apps.dashboard import Dashboard
     Dashboard().widget
@@ -42,7 +42,6 @@ which the dashboard applies as it applies Voila's (tab, controls, problems) and 
 
 from __future__ import annotations
 
-import asyncio
 import html
 import importlib
 from typing import Any
@@ -92,8 +91,6 @@ class Dashboard:
         self.demos = list(demos)
         self.export = export
         self.apps: dict[int, object] = {}
-        self.loading: dict[int, asyncio.Future] = {}  # tab index -> the browser's loading of its demo's packages
-        self.pending: dict[int, tuple[dict[str, str], list[str]]] = {}  # a link's settings for a tab still loading
         self.errors: dict[int, str] = {}  # tab index -> why its demo could not start
         self.defaults: dict[int, dict[str, Any]] = {}  # tab index -> its controls' values as built
         self.notice = widgets.HTML(value="")  # what was wrong with the link's settings
@@ -104,24 +101,31 @@ class Dashboard:
         self.tabs.add_class("explorer-tabs")
         self.page: PageQuery | None = None  # in a browser page: reports the page's address (see follow_page)
         self.page_url = ""  # the page's address without its query, once reported: the share link's base
+        self.style = widgets.HTML(STYLE, layout=widgets.Layout(display="none"))
+        self.widget = widgets.VBox([self.style], layout=widgets.Layout(width="100%"))
         if query is None:
             if voila.prewarmed():  # build the first tab while the kernel waits in Voila's pool for its page
                 self.open(first)
             query = voila.request_query()
             if runtime.IN_BROWSER:  # voici: no query comes with the kernel; the page will report its own
+                # The tabs are built and shown once it has: a Tab shown before would send the page's selection
+                # (its first tab) back to the kernel after the link's, and undo it.
                 self.page = PageQuery(layout=widgets.Layout(display="none"))
-                self.page.observe(self.follow_page, names="page_url")
+                self.page.observe(lambda _: self.follow_page(first), names="page_url")
+                self.widget.children = [self.style, widgets.HTML("<p>Starting the dashboard&hellip;</p>"), self.page]
+                return
+        self.begin(first, *self.parse(query))
 
-        index, params, problems = self.parse(query)
+    def begin(self, first: int, index: int | None, params: dict[str, str], problems: list[str]) -> None:
+        """Show the tab a link names (`index`; None: `first`), set from its settings, and the rest of the page."""
         if index is not None and index != first and first in self.apps:
             self.close(first)  # built for nothing: the link names another tab, whose figure starts alone
         first = first if index is None else index
         self.tabs.selected_index = first
         self.start(first, params, problems)
         self.tabs.observe(self._on_select, names="selected_index")
-        style = widgets.HTML(STYLE, layout=widgets.Layout(display="none"))
-        shown = [style, self.notice, self.tabs, self.link] + ([self.page] if self.page is not None else [])
-        self.widget = widgets.VBox(shown, layout=widgets.Layout(width="100%"))
+        page = [self.page] if self.page is not None else []
+        self.widget.children = [self.style, self.notice, self.tabs, self.link, *page]
 
     def parse(self, query: str) -> tuple[int | None, dict[str, str], list[str]]:
         """A link's query read: the tab it names (None: none named), its other settings, and the problems found."""
@@ -129,48 +133,30 @@ class Dashboard:
         index, more = share.choose_demo(params.pop("demo", None), [module for _, module, _ in self.demos])
         return index, params, problems + more
 
-    def follow_page(self, _=None) -> None:
+    def follow_page(self, first: int) -> None:
         """The page has reported its address (self.page, in a browser page): apply its query as Voila's is applied
         at the start (choose the tab, set its controls, list what was wrong), and base the share link on it."""
-        self.page.unobserve(self.follow_page, names="page_url")
+        if self.page_url:
+            return  # reported once: the page's query is the link it was opened with
         self.page_url = self.page.page_url
         index, params, problems = self.parse(self.page.query)
         params.pop("path", None)  # JupyterLite's own: the notebook its page opens (voici's pages have none)
-        shown = self.tabs.selected_index or 0
-        if index is not None and index != shown:
-            self.tabs.selected_index = index  # opens it (and pauses the other)
-            if shown in self.apps:
-                self.close(shown)  # built for nothing, as in a Voila kernel from the pool: one figure at a time
-        self.start(shown if index is None else index, params, problems)
+        self.begin(first, index, params, problems)
 
     def start(self, index: int, params: dict[str, str], problems: list[str]) -> None:
         """Open tab `index` and set its controls from a link's settings, then show the problems found (those of
-        the link, `problems`, and those of its settings). A demo whose packages the browser is still loading
-        gets its settings once it is built."""
+        the link, `problems`, and those of its settings)."""
         self.open(index)
-        if index in self.loading:
-            self.pending[index] = (params, problems)
-            self.show_problems(problems)
-        else:
-            self.show_problems(problems + self.apply(index, params))
+        self.show_problems(problems + self.apply(index, params))
         self.update_link()
 
     def open(self, index: int) -> object | None:
-        """Build the demo of tab `index` if it is not built yet; return its app (None if it failed, or while the
-        browser loads the packages it needs: see load_then_open)."""
+        """Build the demo of tab `index` if it is not built yet; return its app (None if it failed)."""
         if index in self.apps:
             return self.apps[index]
-        if index in self.loading:
-            return None
         _, module, name = self.demos[index]
         try:
-            demo = getattr(importlib.import_module(f"explorer.apps.{module}"), name)
-            packages = runtime.missing_packages(getattr(demo, "BROWSER_PACKAGES", ()))
-            if packages:
-                self._show(index, widgets.HTML(f"<p>{html.escape(runtime.loading_message(packages))}&hellip;</p>"))
-                self.loading[index] = asyncio.ensure_future(self.load_then_open(index, packages))
-                return None
-            app = demo()
+            app = getattr(importlib.import_module(f"explorer.apps.{module}"), name)()
             content = app.widget
             scroll_figures(content)
         except Exception as error:  # a demo that cannot start says why; the others still work
@@ -191,26 +177,6 @@ class Dashboard:
                 content.add_class("explorer-export-wrapper")
         self._show(index, content)
         return app
-
-    async def load_then_open(self, index: int, packages: list[str]) -> None:
-        """In the browser: load the packages the demo of tab `index` needs (scikit-learn, say), then build it and
-        set it from the link's settings if they were waiting. A failed load is shown in the tab, as a demo that
-        cannot start is."""
-        try:
-            await runtime.load_packages(packages)
-        except Exception as error:  # no network, say: the tab says so; the other tabs still work
-            self.apps[index] = None
-            self.errors[index] = f"{', '.join(packages)} could not be loaded ({type(error).__name__}: {error})"
-            self._show(index, self._error(index))
-        finally:
-            self.loading.pop(index, None)
-        self.open(index)
-        if index in self.pending:
-            params, problems = self.pending.pop(index)
-            self.show_problems(problems + self.apply(index, params))
-        if self.tabs.selected_index != index:  # another tab was chosen meanwhile: this demo waits, as when left
-            self.pause_others(self.tabs.selected_index)
-        self.update_link()
 
     def _error(self, index: int) -> widgets.HTML:
         """What tab `index` shows when its demo could not start: why (self.errors[index])."""

@@ -132,9 +132,6 @@ MNIST_MISSING = "MNIST not found: set EXPLORER_MNIST to its folder or .npz file,
 class DigitsMLPApp(LiveApp):
     """He, Xavier, 0.01·randn and zeros (and optionally the typo) on one MLP, trained side by side."""
 
-    # In a browser page the dashboard loads these first (explorer.runtime): the 8x8 digits come with scikit-learn.
-    BROWSER_PACKAGES = ("scikit-learn",)
-
     # 1 ms, not one turn of the event loop, at each look at it: the browser's report of a redraw reaches the ack
     # gate sooner (see LiveApp.yield_seconds), and the figure redraws more often while the page has time for it
     # (with MARKED); a press trains a little fewer steps a second.

@@ -52,10 +52,6 @@ class EdgeOfChaosApp:
     depth: the starting value of the measurement's depth.
     """
 
-    # In a browser page the dashboard loads these first (explorer.runtime): the trainability map trains on the
-    # 8x8 digits, which come with scikit-learn.
-    BROWSER_PACKAGES = ("scikit-learn",)
-
     def __init__(self, cache_dir: str | os.PathLike | None = None, trainability: sweep.TrainabilityConfig | None = None,
                  n_jobs: int = 1, client=None, depth: int = 20) -> None:
         self.cache_dir = cache_dir

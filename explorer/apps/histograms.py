@@ -199,9 +199,6 @@ def mosaic_picture(z: np.ndarray, pixel_max: float) -> str:
 class HistogramsApp(LiveApp):
     """Histograms of every hidden layer of a deep network, live while it learns digits."""
 
-    # In a browser page the dashboard loads these first (explorer.runtime): the 8x8 digits come with scikit-learn.
-    BROWSER_PACKAGES = ("scikit-learn",)
-
     every = 10  # a snapshot (with a pass over the test set) every 10 steps: a Pause waits for one
     run_steps = 2_000
     yield_seconds = 0.001  # a snapshot takes ~50 ms: see LiveApp.yield_seconds

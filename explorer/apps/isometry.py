@@ -62,9 +62,6 @@ def q_value(text: str) -> float:
 class IsometryApp(LiveApp):
     """J J^T's spectrum for Gaussian and orthogonal weights, its variance against depth, and a training race."""
 
-    # In a browser page the dashboard loads these first (explorer.runtime): the 8x8 digits come with scikit-learn.
-    BROWSER_PACKAGES = ("scikit-learn",)
-
     every = 5
     run_steps = 1_000
 

@@ -56,9 +56,6 @@ class WidthTransferApp:
     base: the sweep's configuration; widths, learning rates and steps come from the controls.
     """
 
-    # In a browser page the dashboard loads these first (explorer.runtime): the 8x8 digits come with scikit-learn.
-    BROWSER_PACKAGES = ("scikit-learn",)
-
     def __init__(self, cache_dir: str | os.PathLike | None = None, base: mup.TransferConfig | None = None) -> None:
         self.cache_dir = cache_dir
         self.base = base or mup.TransferConfig()

@@ -16,14 +16,22 @@ from __future__ import annotations
 import anywidget
 import traitlets
 
-# From `initialize`, once per widget in the page (a view is not needed: the widget may be hidden).
+# From `initialize`, once per widget in the page (a view is not needed: the widget may be hidden). The model's
+# channel to the kernel may not be open yet when `initialize` runs (sending then throws "no comm channel
+# defined"), so the report is retried until it goes. One custom message carries both values.
 ESM = """
 export default {
   initialize({ model }) {
     const here = window.location;
-    model.set("query", here.search.replace(/^\\?/, ""));
-    model.set("page_url", here.origin + here.pathname);
-    model.save_changes();
+    const report = { query: here.search.replace(/^\\?/, ""), page_url: here.origin + here.pathname };
+    const send = (tries) => {
+      try {
+        model.send(report);
+      } catch (error) {
+        if (tries > 0) setTimeout(() => send(tries - 1), 50);
+      }
+    };
+    send(200);
   },
 };
 """
@@ -36,3 +44,13 @@ class PageQuery(anywidget.AnyWidget):
     _esm = ESM
     query = traitlets.Unicode("").tag(sync=True)
     page_url = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.on_msg(self._reported)
+
+    def _reported(self, _widget, content: dict, _buffers) -> None:
+        """The page's report: both values at once, `page_url` last (what watchers of `page_url` wait for)."""
+        with self.hold_trait_notifications():
+            self.query = str(content.get("query", ""))
+            self.page_url = str(content.get("page_url", ""))

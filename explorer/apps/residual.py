@@ -49,9 +49,6 @@ class ResidualApp(LiveApp):
     sweep_depths: the depths of the trainability sweep.
     """
 
-    # In a browser page the dashboard loads these first (explorer.runtime): the 8x8 digits come with scikit-learn.
-    BROWSER_PACKAGES = ("scikit-learn",)
-
     every = 5
     run_steps = 1_000
     yield_seconds = 0.001  # a snapshot of a deep stack takes tens of ms (see LiveApp.yield_seconds)

@@ -40,9 +40,6 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
 class ZooApp(LiveApp):
     """Seven initializers of one network on the digits, trained as one stack."""
 
-    # In a browser page the dashboard loads these first (explorer.runtime): the 8x8 digits come with scikit-learn.
-    BROWSER_PACKAGES = ("scikit-learn",)
-
     every = 5  # a snapshot of seven 20-layer models every 5 steps keeps each slice of work short
     run_steps = 2_000
 

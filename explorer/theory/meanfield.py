@@ -315,7 +315,7 @@ def critical_sigma_w2(sigma_b2, activation: str = "tanh", low: float = 0.05, hig
 
     chi_1 grows with sigma_w^2 (for tanh the growth of q* slows it but never turns it round), so a bisection on
     chi_1 - 1 over [low, high] finds it; nan where chi_1 - 1 does not change sign there. A plain bisection
-    rather than scipy.optimize.brentq (scipy is installed with scikit-learn, and brentq would do): 60 halvings
+    rather than scipy.optimize.brentq (brentq would do, but a browser page has no scipy): 60 halvings
     of the bracket reach float64 resolution and work on every sigma_b^2 at once.
     For tanh with sigma_b^2 = 0.05 it is about 1.76 (Schoenholz et al. 2017, fig. 1); for ReLU, 2 (chi_1 =
     sigma_w^2 / 2); for linear, 1.

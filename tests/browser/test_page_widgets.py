@@ -1,7 +1,7 @@
 """The JavaScript of two small widgets for a page whose kernel runs in the browser (voici), run in Chromium on a
 plain page with a stand-in for the widget model (no kernel, no Voila):
 
-- PageQuery reports the page's query and its address without it, in one save;
+- PageQuery reports the page's query and its address without it, in one message;
 - the Downloader, asked for a figure's PNG, has plotly.js save the figure drawn last before it (its camera button's
   export), under the name given, and not another figure of the page."""
 
@@ -38,7 +38,8 @@ SETUP = """async ([esm]) => {
     save_changes() { this.saves += 1; },
     on(event, handler) { if (event === "msg:custom") handlers.push(handler); },
     off(event, handler) { const i = handlers.indexOf(handler); if (i >= 0) handlers.splice(i, 1); },
-    send(message) { handlers.slice().forEach((handler) => handler(message, [])); },
+    sent: [],
+    send(message) { this.sent.push(message); handlers.slice().forEach((handler) => handler(message, [])); },
   };
   const url = URL.createObjectURL(new Blob([esm], { type: "text/javascript" }));
   const widget = (await import(url)).default;
@@ -65,12 +66,28 @@ def site(browser_page):
 
 def test_page_query_reports_the_query_and_the_address_without_it(site):
     site.goto(PAGE + "?demo=three-layer&seed=3#top")
-    state = site.evaluate(SETUP, [page_query.ESM])
-    assert state == {"query": "demo=three-layer&seed=3", "page_url": PAGE}
-    assert site.evaluate("window.model.saves") == 1  # both in one message
+    site.evaluate(SETUP, [page_query.ESM])
+    assert site.evaluate("window.model.sent") == [{"query": "demo=three-layer&seed=3", "page_url": PAGE}]
 
     site.goto(PAGE)
-    assert site.evaluate(SETUP, [page_query.ESM]) == {"query": "", "page_url": PAGE}
+    site.evaluate(SETUP, [page_query.ESM])
+    assert site.evaluate("window.model.sent") == [{"query": "", "page_url": PAGE}]
+
+
+def test_page_query_tries_again_until_the_channel_to_the_kernel_is_open(site):
+    site.goto(PAGE + "?seed=4")
+    site.evaluate("""async ([esm]) => {
+      const sent = [];
+      let refusals = 3;  // a widget model whose comm is not open yet throws, as ipywidgets' does
+      const model = { send(message) { if (refusals-- > 0) throw new Error("no comm channel defined");
+                                      sent.push(message); } };
+      window.sent = sent;
+      const url = URL.createObjectURL(new Blob([esm], { type: "text/javascript" }));
+      (await import(url)).default.initialize({ model });
+    }""", [page_query.ESM])
+    site.wait_for_function("window.sent.length > 0")
+    site.wait_for_timeout(300)
+    assert site.evaluate("window.sent") == [{"query": "seed=4", "page_url": PAGE}]
 
 
 def test_the_downloader_has_plotly_save_the_figure_above_it(site, page_errors):
