@@ -12,7 +12,11 @@ testpaths), so the notebooks that nbval runs in the same session see the same fo
 import atexit
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -53,3 +57,31 @@ def digits_run():
         snapshots.append(app.snapshot)
     app.draw()
     return SimpleNamespace(app=app, snapshots=snapshots, data=app.digit_data())
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_site() -> SimpleNamespace:
+    """Run the real build command, `python3 tasks.py site`, with its output captured.
+
+    path     build/site
+    output   what the command printed (stdout and stderr)
+    seconds  how long it took (a build that is up to date takes a second or two)
+    again    build_site itself, to run the command once more
+    """
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "tasks.py", "site"], cwd=ROOT, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=1800)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, f"`python3 tasks.py site` failed ({done.returncode}):\n{output[-5000:]}"
+    return SimpleNamespace(path=ROOT / "build" / "site", output=output, seconds=time.monotonic() - started,
+                           again=build_site)
+
+
+@pytest.fixture(scope="session")
+def static_site() -> SimpleNamespace:
+    """The static site, built once per session with `python3 tasks.py site` (reused when its inputs did not
+    change; the first build takes about a minute and downloads from PyPI and npm). This also leaves the site's
+    own venv (.venv-site) and its downloads (build/site-downloads) in place. See build_site for the fields."""
+    return build_site()

@@ -122,6 +122,32 @@ def select(page, label: str, option: str) -> None:
     dropdown.locator("select").first.select_option(label=option)
 
 
+def dropdown_text(page, label: str) -> str:
+    """The option shown by the visible dropdown labelled `label`."""
+    dropdown = page.locator(".widget-dropdown:visible").filter(has=page.locator(f"label:text-is('{label}')"))
+    text = dropdown.locator("select").first.evaluate("s => s.options[s.selectedIndex].text")
+    return text.replace("\xa0", " ")  # ipywidgets shows option spaces as no-break spaces
+
+
+def text_input(page, label: str) -> str:
+    """The text in the visible text box labelled `label`."""
+    box = page.locator(".widget-text:visible").filter(has=page.locator(f"label:text-is('{label}')"))
+    return box.locator("input").first.input_value()
+
+
+# JavaScript: the step in the visible status line under a figure ("step 1,234 ..."), or null.
+_STEP = """() => {
+    const t = [...document.querySelectorAll('.widget-html-content')].filter(e => e.offsetParent !== null)
+        .map(e => e.innerText).find(t => /^step [0-9,]+/.test(t));
+    return t ? Number(t.match(/^step ([0-9,]+)/)[1].replaceAll(',', '')) : null;
+}"""
+
+
+def shown_step(page) -> int | None:
+    """The step in the status line under the figure."""
+    return page.evaluate(_STEP)
+
+
 def check(page, label: str) -> None:
     """Tick the visible checkbox whose description starts with `label`."""
     page.locator(".widget-checkbox:visible", has_text=label).locator("input[type=checkbox]").first.check()

@@ -26,18 +26,6 @@ COST = 0  # the cost curve's trace
 
 pytestmark = pytest.mark.browser
 
-STEP = """() => {
-    const t = [...document.querySelectorAll('.widget-html-content')].filter(e => e.offsetParent !== null)
-        .map(e => e.innerText).find(t => /^step [0-9,]+/.test(t));
-    return t ? Number(t.match(/^step ([0-9,]+)/)[1].replaceAll(',', '')) : null;
-}"""
-
-
-def shown_step(page) -> int | None:
-    """The step in the status line under the figure."""
-    return page.evaluate(STEP)
-
-
 def cost_steps(page) -> list:
     return dk.trace_values(page, COST, "x") or []
 
@@ -82,18 +70,18 @@ def test_pause_and_a_control_change_during_training_take_effect_without_backlog(
     still_after = dk.wait_until_static(page, since=paused_at, quiet=2.0)
     late = dk.draws(page)[0] - drawn
     dk.wait_until(lambda: not dk.training(page) and dk.can_train(page), TIMEOUT, message="Pause to take effect")
-    step = shown_step(page)
+    step = dk.shown_step(page)
     print(f"\n[pause] last change seen {still_after * 1000:.0f} ms after the click (0: before the first look), "
           f"{late} redraws after it, step {step:,}")
     assert late <= MAX_LATE, f"{late} redraws came after Pause: a backlog"
     assert step > 0 and cost_steps(page)[-1] == step  # the figure shows the step reached, not an older one
     time.sleep(1.0)
-    assert shown_step(page) == step and dk.draws(page)[0] == drawn + late  # nothing trains behind the scenes
+    assert dk.shown_step(page) == step and dk.draws(page)[0] == drawn + late  # nothing trains behind the scenes
 
     # Train goes on from there.
     train_until_redrawing(page)
     assert cost_steps(page)[-1] > step
-    assert shown_step(page) > step
+    assert dk.shown_step(page) > step
 
     # A control change during training stops the run and starts a new one cleanly, at step 0.
     for _ in range(3):  # catch a run going (train again if it ended on its own)
@@ -111,7 +99,7 @@ def test_pause_and_a_control_change_during_training_take_effect_without_backlog(
     print(f"[control] new run shown {new_run_after * 1000:.0f} ms after the change, last change seen "
           f"{still_after * 1000:.0f} ms after it, {late} redraws after it")
     assert not dk.training(page) and dk.can_train(page)
-    assert shown_step(page) == 0 and cost_steps(page) == [0]
+    assert dk.shown_step(page) == 0 and cost_steps(page) == [0]
     assert late <= MAX_LATE, f"{late} redraws came after the change: a backlog"
     assert dk.image_sources(page)[0] != flat  # He: a boundary, not the flat picture of the zero start
 
@@ -175,7 +163,7 @@ def train_then_pause(page, panels: str) -> tuple[dict, int]:
     dk.pause(page)
     dk.wait_until(lambda: not dk.training(page), TIMEOUT, message="Pause to take effect")
     dk.wait_until_static(page, quiet=1.0)
-    return page.evaluate(panels), shown_step(page)
+    return page.evaluate(panels), dk.shown_step(page)
 
 
 def test_nine_layer_bars_stay_drawn_through_quick_redraws(voila_server, browser_page, page_errors):
@@ -190,7 +178,7 @@ def test_nine_layer_bars_stay_drawn_through_quick_redraws(voila_server, browser_
     panels = step_redraws(page, NINE_LAYER_PANELS, 12)
     print(f"\n[nine-layer] 12 Steps: {panels['quick']} quick redraws, {panels['full']} full ones")
     assert panels["bars"] == [0, 9, 19]
-    assert shown_step(page) == 12 and cost_steps(page)[-1] == 12  # a snapshot every step
+    assert dk.shown_step(page) == 12 and cost_steps(page)[-1] == 12  # a snapshot every step
     assert panels["quick"] == 12 and panels["full"] <= panels["quick"] / 2
 
     panels, step = train_then_pause(page, NINE_LAYER_PANELS)
@@ -233,7 +221,7 @@ def test_histograms_stay_drawn_through_quick_redraws(voila_server, browser_page,
 
     stepped = step_redraws(page, HISTOGRAM_PANELS, 12)
     print(f"\n[histograms] 12 Steps: {stepped['quick']} quick redraws, {stepped['full']} full ones")
-    assert shown_step(page) == 120 and dk.trace_values(page, 4, "x")[-1] == 120  # a snapshot every 10 steps
+    assert dk.shown_step(page) == 120 and dk.trace_values(page, 4, "x")[-1] == 120  # a snapshot every 10 steps
     assert stepped["quick"] == 12 and stepped["full"] <= stepped["quick"] / 2
 
     after, step = train_then_pause(page, HISTOGRAM_PANELS)

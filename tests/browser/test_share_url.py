@@ -16,18 +16,6 @@ LOAD_TIMEOUT = 180_000  # ms: the executed notebook on a loaded 2-core machine
 QUERY = "?demo=nine-layer&init=small&learning_rate=0.05&seed=abc&bogus=1"
 
 
-def dropdown_text(page, label: str) -> str:
-    """The option shown by the visible dropdown labelled `label`."""
-    dropdown = page.locator(".widget-dropdown:visible").filter(has=page.locator(f"label:text-is('{label}')"))
-    text = dropdown.locator("select").first.evaluate("s => s.options[s.selectedIndex].text")
-    return text.replace("\xa0", " ")  # ipywidgets shows option spaces as no-break spaces
-
-
-def text_input(page, label: str) -> str:
-    box = page.locator(".widget-text:visible").filter(has=page.locator(f"label:text-is('{label}')"))
-    return box.locator("input").first.input_value()
-
-
 def share_link(page) -> str:
     return page.locator(".explorer-share-link a").first.get_attribute("href")
 
@@ -42,8 +30,8 @@ def test_a_link_opens_its_tab_with_its_settings(voila_server, browser_page, page
 
     current = page.locator(".lm-TabBar-tab.lm-mod-current").inner_text().strip()
     assert current == "Exploding and vanishing"
-    assert dropdown_text(page, "Initialization") == "too small: W = 0.5·I"
-    assert float(text_input(page, "Learning rate")) == 0.05
+    assert dk.dropdown_text(page, "Initialization") == "too small: W = 0.5·I"
+    assert float(dk.text_input(page, "Learning rate")) == 0.05
 
     notice = page.locator(".explorer-share-notice").inner_text()
     assert "seed='abc' must be a whole number" in notice and "'bogus' is not a setting" in notice

@@ -14,7 +14,7 @@ import time
 import dashkit as dk
 import pytest
 import test_load
-from test_share_url import dropdown_text, share_link
+from test_share_url import share_link
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,7 @@ def test_pages_from_the_pool(voila_server, browser_page, page_errors):
     linked = time.monotonic() - started
     assert len(re.findall(USED, server.log(200_000))) == 1, "the page did not get the pre-warmed kernel"
     assert page.locator(".lm-TabBar-tab.lm-mod-current").inner_text().strip() == "Exploding and vanishing"
-    assert dropdown_text(page, "Initialization") == "too small: W = 0.5·I"
+    assert dk.dropdown_text(page, "Initialization") == "too small: W = 0.5·I"
     assert "'bogus' is not a setting" in page.locator(".explorer-share-notice").inner_text()
     assert share_link(page) == "?demo=nine-layer&init=small"
     trains(page)  # the only figure of the page (the first tab's, built while waiting, was closed) follows training
