@@ -345,6 +345,8 @@ INDEX = """<!doctype html>
 <title>Weight initialization explorer</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="static/favicons/favicon.ico">
+<!-- JupyterLite's pages read the settings of every index.html above them: this one adds none. -->
+<script id="jupyter-config-data" type="application/json" data-jupyter-lite-root=".">{}</script>
 <script>
   // The dashboard, with this page's query (a share link such as ?demo=nine-layer&alpha=1.5) passed on.
   if (!location.hash.includes("stay")) location.replace("voici/render/dashboard.html" + location.search);

@@ -251,6 +251,51 @@ def test_the_engine_in_the_browser_gives_the_numbers_it_gives_here(site_browser)
     site_browser.assert_clean("Pyodide")
 
 
+NOTEBOOKS = sorted(path.stem for path in (browserkit.ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_index_lists_every_notebook_as_a_page_and_in_the_notebook_view(site_browser, static_site):
+    page = site_browser.new_page("index")
+    try:
+        page.goto(site_browser.url + "index.html#stay")  # stays on the list instead of going on to the dashboard
+        links = set(page.eval_on_selector_all("a", "links => links.map(a => a.getAttribute('href'))"))
+    finally:
+        page.close()
+    for name in NOTEBOOKS:
+        assert f"voici/render/{name}.html" in links and f"notebooks/index.html?path={name}.ipynb" in links, name
+        assert (static_site.path / "voici" / "render" / f"{name}.html").is_file(), name
+    site_browser.assert_clean("index")
+
+
+def test_a_notebook_page_of_its_own_draws_its_figure(site_browser):
+    page = site_browser.new_page("variance notebook")
+    try:
+        page.goto(site_browser.url + "voici/render/variance.html", timeout=LOAD_TIMEOUT)
+        dk.wait_for_visible_plot(page, LOAD_TIMEOUT)
+        assert not dk.page_text_problems(page), dk.page_text_problems(page)
+    except Exception:
+        browserkit.save_screenshot(page, "FAILED-site-variance")
+        raise
+    finally:
+        page.close()
+    site_browser.assert_clean("variance notebook")
+
+
+def test_the_notebook_view_opens_a_notebook_on_the_pyodide_kernel(site_browser):
+    page = site_browser.new_page("notebook view")
+    try:
+        page.goto(site_browser.url + "notebooks/index.html?path=three_layer.ipynb", timeout=LOAD_TIMEOUT)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=LOAD_TIMEOUT)
+        page.get_by_text("Python (Pyodide)").first.wait_for(timeout=LOAD_TIMEOUT)  # the kernel it runs on
+        page.locator(".jp-Cell h1", has_text="Why initialization matters").first.wait_for()  # its first cell
+    except Exception:
+        browserkit.save_screenshot(page, "FAILED-site-notebook-view")
+        raise
+    finally:
+        page.close()
+    site_browser.assert_clean("notebook view")
+
+
 def test_nothing_asked_of_another_host_and_no_page_errors_in_the_whole_file(site_browser):
     """Last: every page this file opened, with whatever the tests above did in it."""
     assert site_browser.errors, "no page was opened"
