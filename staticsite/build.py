@@ -304,6 +304,20 @@ def font_awesome(site: Path) -> None:
         shutil.copytree(package / fonts, target / fonts, dirs_exist_ok=True)
 
 
+# Where the site serves plotly's widget JavaScript (explorer.apps.figure.SITE_PLOTLY_JS, which the dashboard's
+# figures load it from in the site's pages).
+PLOTLY_JS = "static/plotly/widgetbundle.js"
+
+
+def plotly_js(site: Path) -> None:
+    """Copy plotly's widget JavaScript out of the plotly wheel the site ships (the same version) to PLOTLY_JS."""
+    (wheel,) = (site / "static" / "pyodide").glob("plotly-*.whl")
+    target = site / PLOTLY_JS
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel) as z:
+        target.write_bytes(z.read("plotly/package_data/widgetbundle.js"))
+
+
 def lite_config(preload: list[str]) -> dict:
     return {
         "jupyter-lite-schema-version": 0,
@@ -395,6 +409,7 @@ def build(out: Path, pyodide: Path | None, force: bool = False) -> Path:
     for junk in site.rglob("*.map"):
         junk.unlink()  # source maps: a third of the JavaScript, never fetched by a visitor
     font_awesome(site)
+    plotly_js(site)
     fix_pages(site)
     index_page(site, notebooks)
     (site / ".nojekyll").write_text("")  # GitHub Pages: serve every file as it is (no Jekyll step)

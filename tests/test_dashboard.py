@@ -401,6 +401,27 @@ def test_in_the_browser_a_page_without_a_query_keeps_its_tab_and_links_to_itself
     assert f'href="http://localhost:8000/voici/render/dashboard.html?demo={slug_of(demos, 0)}"' in board.link.value
 
 
+def test_a_page_of_the_static_site_has_figures_load_plotly_js_from_the_site(in_browser, monkeypatch):
+    from explorer.apps import figure
+
+    monkeypatch.setattr(figure.FigureWidget, "_esm", figure.FigureWidget._esm)  # put back after the test
+    board = Dashboard(in_browser)
+    site = "https://example.org/course/"
+    board.page._handle_custom_msg({"query": "", "page_url": f"{site}voici/render/dashboard.html",
+                                   "site_url": site}, [])
+    assert board.page.site_url == site
+    assert figure.FigureWidget()._esm == f"{site}static/plotly/widgetbundle.js" == site + figure.SITE_PLOTLY_JS
+
+
+def test_a_page_that_names_no_site_leaves_plotly_js_in_the_figures(in_browser):
+    from explorer.apps import figure
+
+    before = figure.FigureWidget()._esm
+    board = Dashboard(in_browser)
+    board.page._handle_custom_msg({"query": "", "page_url": "http://localhost:8000/notebooks/index.html"}, [])
+    assert figure.FigureWidget()._esm == before and len(before) > 1_000_000  # the bundle itself, sent with it
+
+
 def test_a_given_query_or_voilas_needs_no_page_report(in_browser, monkeypatch):
     demos = in_browser
     assert Dashboard(demos, query="").page is None

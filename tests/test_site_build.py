@@ -136,3 +136,12 @@ def test_fix_pages_points_at_the_sites_own_files_and_refuses_other_hosts(tmp_pat
     (tmp_path / "other.html").write_text('<img src="https://example.org/x.png">')
     with pytest.raises(build.BuildError, match=r"other.html: https://example.org/x.png"):
         build.fix_pages(tmp_path)
+
+
+def test_the_site_serves_plotlys_widget_javascript_where_the_dashboard_loads_it_from(static_site):
+    from explorer.apps.figure import SITE_PLOTLY_JS
+
+    assert build.PLOTLY_JS == SITE_PLOTLY_JS
+    (wheel,) = (static_site.path / "static" / "pyodide").glob("plotly-*.whl")
+    with zipfile.ZipFile(wheel) as z:  # the bundle of the plotly the page runs, byte for byte
+        assert (static_site.path / SITE_PLOTLY_JS).read_bytes() == z.read("plotly/package_data/widgetbundle.js")

@@ -52,6 +52,7 @@ from plotly.basewidget import BaseFigureWidget
 from explorer import runtime, share
 from explorer.apps import voila
 from explorer.apps.export_controls import ExportControls
+from explorer.apps.figure import SITE_PLOTLY_JS, load_plotly_js_from
 from explorer.apps.page_query import PageQuery
 from explorer.apps.resize import figures, fit
 from explorer.apps.settings import settings
@@ -139,6 +140,8 @@ class Dashboard:
         if self.page_url:
             return  # reported once: the page's query is the link it was opened with
         self.page_url = self.page.page_url
+        if self.page.site_url:  # a page of the static site: plotly's widget JavaScript is one of its files
+            load_plotly_js_from(self.page.site_url + SITE_PLOTLY_JS)
         index, params, problems = self.parse(self.page.query)
         params.pop("path", None)  # JupyterLite's own: the notebook its page opens (voici's pages have none)
         self.begin(first, index, params, problems)

@@ -163,6 +163,18 @@ class FigureWidget(FastUpdate, go.FigureWidget):
         return self._last_trace_edit_id - self.drawn_edit_id
 
 
+# Where the static site serves plotly's widget JavaScript (staticsite/build.py copies it there from plotly's wheel).
+SITE_PLOTLY_JS = "static/plotly/widgetbundle.js"
+
+
+def load_plotly_js_from(url: str) -> None:
+    """FigureWidgets made from now on have the page load plotly's widget JavaScript from `url`, instead of carrying
+    it in their first message (5 MB). In a browser page (the static site) the kernel runs in the page itself, and
+    passing the bundle through it took about a second of the page's start; as a file of the site, the browser also
+    keeps it in its cache. anywidget loads a module from an address when `_esm` is one (http or https)."""
+    FigureWidget._esm = url
+
+
 def binary_rows(z, dtype=np.float32, decimals: int | None = None) -> list:
     """A heatmap's z for fast_update, as a list of 1-D numpy rows of `dtype`: each row goes to the browser as
     a binary typed array (plotly.js takes a heatmap's rows as typed arrays). A 2-D array or nested lists

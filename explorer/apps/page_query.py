@@ -23,7 +23,11 @@ ESM = """
 export default {
   initialize({ model }) {
     const here = window.location;
-    const report = { query: here.search.replace(/^\\?/, ""), page_url: here.origin + here.pathname };
+    const report = { query: here.search.replace(/^\\?/, ""), page_url: here.origin + here.pathname, site_url: "" };
+    try {  // the site's top folder: JupyterLite's settings in the page give it relative to the page
+      const base = JSON.parse(document.getElementById("jupyter-config-data").textContent).baseUrl;
+      if (base) report.site_url = new URL(base, here.href).href;
+    } catch (error) {}  // not a JupyterLite page: no site address
     const send = (tries) => {
       try {
         model.send(report);
@@ -38,12 +42,14 @@ export default {
 
 
 class PageQuery(anywidget.AnyWidget):
-    """Reports the page's query (`query`, without "?") and address without it (`page_url`); both "" until the
-    page has reported them. Watch `page_url`: it is never "" once reported, and `query` is set with it."""
+    """Reports the page's query (`query`, without "?"), its address without it (`page_url`) and, in a JupyterLite
+    page, the address of the site's top folder (`site_url`); all "" until the page has reported them. Watch
+    `page_url`: it is never "" once reported, and the others are set with it."""
 
     _esm = ESM
     query = traitlets.Unicode("").tag(sync=True)
     page_url = traitlets.Unicode("").tag(sync=True)
+    site_url = traitlets.Unicode("").tag(sync=True)  # the site's top folder, ending in "/" ("" if not known)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -53,4 +59,5 @@ class PageQuery(anywidget.AnyWidget):
         """The page's report: both values at once, `page_url` last (what watchers of `page_url` wait for)."""
         with self.hold_trait_notifications():
             self.query = str(content.get("query", ""))
+            self.site_url = str(content.get("site_url", ""))
             self.page_url = str(content.get("page_url", ""))

@@ -67,11 +67,21 @@ def site(browser_page):
 def test_page_query_reports_the_query_and_the_address_without_it(site):
     site.goto(PAGE + "?demo=three-layer&seed=3#top")
     site.evaluate(SETUP, [page_query.ESM])
-    assert site.evaluate("window.model.sent") == [{"query": "demo=three-layer&seed=3", "page_url": PAGE}]
+    assert site.evaluate("window.model.sent") == [{"query": "demo=three-layer&seed=3", "page_url": PAGE,
+                                                   "site_url": ""}]  # no JupyterLite settings in this page
 
     site.goto(PAGE)
     site.evaluate(SETUP, [page_query.ESM])
-    assert site.evaluate("window.model.sent") == [{"query": "", "page_url": PAGE}]
+    assert site.evaluate("window.model.sent") == [{"query": "", "page_url": PAGE, "site_url": ""}]
+
+
+def test_page_query_reports_the_sites_top_folder_from_jupyterlites_settings(site):
+    site.goto(PAGE)
+    site.evaluate("""() => { const s = document.createElement("script");
+        s.id = "jupyter-config-data"; s.type = "application/json"; s.textContent = '{"baseUrl": "../../"}';
+        document.head.appendChild(s); }""")  # as voici's pages carry them, two folders down
+    site.evaluate(SETUP, [page_query.ESM])
+    assert site.evaluate("window.model.sent") == [{"query": "", "page_url": PAGE, "site_url": f"{SITE}/"}]
 
 
 def test_page_query_tries_again_until_the_channel_to_the_kernel_is_open(site):
@@ -87,7 +97,7 @@ def test_page_query_tries_again_until_the_channel_to_the_kernel_is_open(site):
     }""", [page_query.ESM])
     site.wait_for_function("window.sent.length > 0")
     site.wait_for_timeout(300)
-    assert site.evaluate("window.sent") == [{"query": "seed=4", "page_url": PAGE}]
+    assert site.evaluate("window.sent") == [{"query": "seed=4", "page_url": PAGE, "site_url": ""}]
 
 
 def test_the_downloader_has_plotly_save_the_figure_above_it(site, page_errors):

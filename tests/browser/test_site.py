@@ -174,6 +174,8 @@ def test_index_opens_the_dashboard_with_its_first_figure(dashboard, site_browser
     assert titles == [title for title, _, _ in DEMOS]
     assert current_tab(page) == DEMOS[0][0]
     first_state_arrived(page, SPECS[DEMOS[0][1]])  # the figure has data: the run's step 0
+    loaded = page.evaluate("() => performance.getEntriesByType('resource').map(entry => entry.name)")
+    assert site_browser.url + "static/plotly/widgetbundle.js" in loaded  # plotly.js came as a file of the site
     assert not dk.page_text_problems(page), dk.page_text_problems(page)
     site_browser.assert_clean("dashboard")
 
