@@ -413,6 +413,8 @@ def build(out: Path, pyodide: Path | None, force: bool = False) -> Path:
     fix_pages(site)
     index_page(site, notebooks)
     (site / ".nojekyll").write_text("")  # GitHub Pages: serve every file as it is (no Jekyll step)
+    # Pages that name no icon (JupyterLite's notebook view, at times) have the browser ask for the top one.
+    shutil.copy2(site / "static" / "favicons" / "favicon.ico", site / "favicon.ico")
     (site / STAMP).write_text(json.dumps(stamp))
     shutil.rmtree(out, ignore_errors=True)
     site.rename(out)

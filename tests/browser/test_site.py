@@ -17,6 +17,7 @@ import importlib.util
 import json
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import browserkit
@@ -103,6 +104,20 @@ class SiteBrowser:
         page.set_default_timeout(60_000)
         self.errors[name] = browserkit.PageErrors().attach(page)
         return page
+
+    @contextmanager
+    def page(self, name: str):
+        """A new page for `name`; a screenshot if what is done in it fails; closed after; then no request to
+        another host and no error in it."""
+        page = self.new_page(name)
+        try:
+            yield page
+        except Exception:
+            browserkit.save_screenshot(page, "FAILED-site-" + name.replace(" ", "-"))
+            raise
+        finally:
+            page.close()
+        self.assert_clean(name)
 
     def assert_clean(self, *names: str) -> None:
         """No request to another host since the browser started, and no page error in the pages `names` (all
@@ -212,8 +227,7 @@ def test_train_grows_the_cost_curve_and_pause_stops_it(dashboard, site_browser, 
 
 
 def test_a_share_link_opens_its_tab_with_its_settings(site_browser):
-    page = site_browser.new_page("share link")
-    try:
+    with site_browser.page("share link") as page:
         started = time.monotonic()
         page.goto(site_browser.url + SHARE_LINK, timeout=LOAD_TIMEOUT)
         dk.wait_for_visible_plot(page, LOAD_TIMEOUT)
@@ -224,23 +238,15 @@ def test_a_share_link_opens_its_tab_with_its_settings(site_browser):
                       message="the link's initialization")
         assert float(dk.text_input(page, "Learning rate")) == 0.05
         assert not dk.page_text_problems(page), dk.page_text_problems(page)
-    except Exception:
-        browserkit.save_screenshot(page, "FAILED-site-share-link")
-        raise
-    finally:
-        page.close()
-    site_browser.assert_clean("share link")
+
 
 
 def test_the_engine_in_the_browser_gives_the_numbers_it_gives_here(site_browser):
-    page = site_browser.new_page("Pyodide")
-    try:
+    with site_browser.page("Pyodide") as page:
         page.goto(site_browser.url + "index.html#stay")  # the site's own page, without going on to the dashboard
         started = time.monotonic()
         browser = json.loads(page.evaluate(IN_PYODIDE, ENGINE_RUN))
         print(f"\n[site] Pyodide, the explorer and 1,000 steps in the page: {time.monotonic() - started:.1f} s")
-    finally:
-        page.close()
     here: dict = {}
     exec(ENGINE_RUN, here)
     native = json.loads(here["result"])
@@ -250,52 +256,35 @@ def test_the_engine_in_the_browser_gives_the_numbers_it_gives_here(site_browser)
         print(f"[site] {key}: largest relative difference {relative:.1e}")
         np.testing.assert_allclose(browser[key], native[key], rtol=1e-9, atol=0, err_msg=key)
     assert 0 < native["cost"][0] < 0.2  # trained: the engine learned the circles, in both places
-    site_browser.assert_clean("Pyodide")
 
 
 NOTEBOOKS = sorted(path.stem for path in (browserkit.ROOT / "notebooks").glob("*.ipynb"))
 
 
 def test_index_lists_every_notebook_as_a_page_and_in_the_notebook_view(site_browser, static_site):
-    page = site_browser.new_page("index")
-    try:
+    with site_browser.page("index") as page:
         page.goto(site_browser.url + "index.html#stay")  # stays on the list instead of going on to the dashboard
         links = set(page.eval_on_selector_all("a", "links => links.map(a => a.getAttribute('href'))"))
-    finally:
-        page.close()
     for name in NOTEBOOKS:
         assert f"voici/render/{name}.html" in links and f"notebooks/index.html?path={name}.ipynb" in links, name
         assert (static_site.path / "voici" / "render" / f"{name}.html").is_file(), name
-    site_browser.assert_clean("index")
 
 
 def test_a_notebook_page_of_its_own_draws_its_figure(site_browser):
-    page = site_browser.new_page("variance notebook")
-    try:
+    with site_browser.page("variance notebook") as page:
         page.goto(site_browser.url + "voici/render/variance.html", timeout=LOAD_TIMEOUT)
         dk.wait_for_visible_plot(page, LOAD_TIMEOUT)
         assert not dk.page_text_problems(page), dk.page_text_problems(page)
-    except Exception:
-        browserkit.save_screenshot(page, "FAILED-site-variance")
-        raise
-    finally:
-        page.close()
-    site_browser.assert_clean("variance notebook")
+
 
 
 def test_the_notebook_view_opens_a_notebook_on_the_pyodide_kernel(site_browser):
-    page = site_browser.new_page("notebook view")
-    try:
+    with site_browser.page("notebook view") as page:
         page.goto(site_browser.url + "notebooks/index.html?path=three_layer.ipynb", timeout=LOAD_TIMEOUT)
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=LOAD_TIMEOUT)
         page.get_by_text("Python (Pyodide)").first.wait_for(timeout=LOAD_TIMEOUT)  # the kernel it runs on
         page.locator(".jp-Cell h1", has_text="Why initialization matters").first.wait_for()  # its first cell
-    except Exception:
-        browserkit.save_screenshot(page, "FAILED-site-notebook-view")
-        raise
-    finally:
-        page.close()
-    site_browser.assert_clean("notebook view")
+
 
 
 def test_nothing_asked_of_another_host_and_no_page_errors_in_the_whole_file(site_browser):
