@@ -25,6 +25,7 @@ import dashkit as dk
 import numpy as np
 import pytest
 from test_browser_dashboard import SPECS, collect, first_state_arrived, train_and_pause
+from test_export_download import download
 
 from explorer.apps.dashboard import DEMOS
 
@@ -256,6 +257,30 @@ def test_the_engine_in_the_browser_gives_the_numbers_it_gives_here(site_browser)
         print(f"[site] {key}: largest relative difference {relative:.1e}")
         np.testing.assert_allclose(browser[key], native[key], rtol=1e-9, atol=0, err_msg=key)
     assert 0 < native["cost"][0] < 0.2  # trained: the engine learned the circles, in both places
+
+
+def test_json_csv_and_png_download_from_the_page(site_browser):
+    with site_browser.page("export") as page:
+        page.goto(site_browser.url + "index.html?demo=three-layer&init=he&seed=3", timeout=LOAD_TIMEOUT)
+        dk.wait_for_visible_plot(page, LOAD_TIMEOUT)
+        dk.wait_until(lambda: current_tab(page) == DEMOS[0][0], 60, message="the link's tab")
+        dk.button(page, "Step").click()  # ten steps from He's start, seed 3, in the page's Pyodide
+        dk.wait_until(lambda: len(dk.trace_values(page, 0) or []) == 2, 60, message="the costs at steps 0 and 10")
+        shown_costs = dk.trace_values(page, 0)
+        name, text = download(page, "JSON")
+        record = json.loads(text)
+        assert name == "three_layer-step10.json" and record["settings"]["step"] == 10
+        assert record["settings"]["controls"]["init"] == "he" and record["settings"]["controls"]["seed"] == 3
+        assert [row[0] for row in record["histories"]["costs"]["values"]] == pytest.approx(shown_costs, rel=1e-12)
+        name, text = download(page, "CSV")
+        assert name == "three_layer-step10.csv" and text.startswith("series,")
+        with page.expect_download(timeout=60_000) as started:  # no kaleido here: plotly.js draws the PNG
+            dk.button(page, "PNG").click()
+        png = started.value
+        assert png.suggested_filename == "three_layer-step10.png"
+        with open(png.path(), "rb") as file:
+            assert file.read(8) == b"\x89PNG\r\n\x1a\n"
+        assert not dk.page_text_problems(page), dk.page_text_problems(page)
 
 
 NOTEBOOKS = sorted(path.stem for path in (browserkit.ROOT / "notebooks").glob("*.ipynb"))
