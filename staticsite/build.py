@@ -20,6 +20,9 @@ What goes into build/site/, and where it comes from (only the package registries
   instead of resolving and installing packages with pip (the slow way: about 9 s), and loads nothing later:
   scipy, scikit-learn and joblib are not on the site (no demo needs them in a page; the 8x8 digits ship in the
   explorer's own wheel), and the explorer's requirements outside the site are left out of its lock entry.
+- The bytecode of every module the dashboard's tabs import, compiled by the site's own Pyodide under Node.js
+  (compile_bytecode, bytecode.py), as one more preloaded wheel: compiling in the page was most of its start.
+- plotly's widget JavaScript as a file of the site (plotly_js), which the dashboard's figures load from there.
 - Font Awesome (npm), which voici's pages would otherwise fetch from a CDN.
 
 At run time the site asks nothing of any other host: the pages point only at the site's own files, and the
