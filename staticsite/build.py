@@ -372,7 +372,7 @@ INDEX = """<!doctype html>
 </head><body>
 <h1>Weight initialization explorer</h1>
 <p>Opening <a href="voici/render/dashboard.html">the dashboard</a>... Everything runs in this browser tab
-(Python on Pyodide); the first visit loads about 40 MB.</p>
+(Python on Pyodide); the first visit loads about 50 MB, later visits come from the browser's cache.</p>
 <h2>Every notebook</h2>
 <ul>
 __NOTEBOOKS__
@@ -422,8 +422,8 @@ def build(out: Path, pyodide: Path | None, force: bool = False) -> Path:
     shutil.rmtree(out, ignore_errors=True)
     site.rename(out)
     shutil.rmtree(work)
-    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    say(f"built {out}: {size / 1e6:.0f} MB in {sum(1 for _ in out.rglob('*'))} files")
+    files = [p for p in out.rglob("*") if p.is_file()]
+    say(f"built {out}: {sum(p.stat().st_size for p in files) / 1e6:.0f} MB in {len(files)} files")
     return out
 
 
