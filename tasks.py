@@ -204,8 +204,7 @@ def ensure_debian_package(command: str, packages: list[str], why: str) -> None:
 def ensure_chromium() -> None:
     if Path(CHROMIUM).exists():
         return
-    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
-    if CHROMIUM == "/usr/bin/chromium" and is_root and shutil.which("apt-get"):
+    if CHROMIUM == "/usr/bin/chromium":  # Debian's: installed when we may (root with apt-get)
         ensure_debian_package("chromium", ["chromium"], "for the browser tests")
         if Path(CHROMIUM).exists():
             return
@@ -375,23 +374,20 @@ def ensure_site_env() -> Path:
     return python
 
 
-class SiteHandler:
-    """Serve build/site: Python's file server with the types Pyodide's files need, on 127.0.0.1 only."""
+def site_handler(folder: Path):
+    """A request handler that serves `folder`: Python's file server, with the types Pyodide's files need."""
+    import functools
+    import http.server
 
-    @staticmethod
-    def make(folder: Path):
-        import functools
-        import http.server
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                          ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
+                          ".json": "application/json", ".whl": "application/zip"}
 
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                              ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
-                              ".json": "application/json", ".whl": "application/zip"}
+        def log_message(self, *args) -> None:  # quiet: one line per file would bury the URL
+            pass
 
-            def log_message(self, *args) -> None:  # quiet: one line per file would bury the URL
-                pass
-
-        return functools.partial(Handler, directory=str(folder))
+    return functools.partial(Handler, directory=str(folder))
 
 
 def cmd_site(args: argparse.Namespace, extra: list[str]) -> int:
@@ -409,7 +405,7 @@ def cmd_site(args: argparse.Namespace, extra: list[str]) -> int:
         return code
     import http.server
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), SiteHandler.make(ROOT / "build" / "site"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), site_handler(ROOT / "build" / "site"))
     say(f"static site: http://127.0.0.1:{server.server_address[1]}/   (Ctrl+C stops it)")
     try:
         server.serve_forever()

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_site.py [--runs 3] [--window 10] [--pauses 3] [--json PATH] [--site DIR]
 
 Builds the site first if build/site is missing (`python3 tasks.py site`), serves it on 127.0.0.1 from a process
-of its own (tasks.SiteHandler, as `tasks.py site --serve` does, plus a log line per response: path, status,
+of its own (tasks.site_handler, as `tasks.py site --serve` does, plus a log line per response: path, status,
 bytes, times) and opens it in headless Chromium (browserkit's flags; every other host is unreachable, and
 counted). No figure is asserted; the load average is printed with them (the machine is shared).
 
@@ -64,7 +64,7 @@ import bench_live  # noqa: E402  (benchmarks/, beside this file)
 import browserkit  # noqa: E402
 import dashkit as dk  # noqa: E402
 
-from tasks import SiteHandler  # noqa: E402  (the repository's root)
+from tasks import site_handler  # noqa: E402  (the repository's root)
 
 SITE = ROOT / "build" / "site"
 DASHBOARD = "voici/render/dashboard.html"
@@ -194,7 +194,7 @@ def serve(folder: Path, port: int, log: Path) -> None:
     """Serve `folder` on 127.0.0.1:port as `tasks.py site --serve` does, appending a JSON line to `log` for each
     GET: path, status, bytes of the body sent, when it began and ended (ms since the epoch, as the page's
     performance.timeOrigin)."""
-    plain = SiteHandler.make(folder)
+    plain = site_handler(folder)
     lock = threading.Lock()
 
     class Logged(plain.func):

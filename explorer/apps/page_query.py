@@ -1,14 +1,14 @@
 """The page's own address, as its browser reports it: a tiny widget for pages whose kernel is not told it.
 
     page = PageQuery(layout=widgets.Layout(display="none"))   # on the page; it shows nothing
-    page.observe(on_report, names="page_url")                 # page.query, page.page_url once reported
+    page.observe(on_report, names="page_url")                 # page.query, .page_url, .site_url once reported
 
 Voila hands a page's query to its kernel (explorer.apps.voila); voici, Voila's static counterpart, runs the kernel
 in the browser (Pyodide, in a Web Worker) and tells it nothing about the page. This widget's JavaScript runs in
-the page itself: as soon as the widget exists there, it sets `query` to the page's query ("demo=...&seed=3",
-without "?"; "" if none) and `page_url` to the page's address without query or fragment, and sends both to the
-kernel in one message. The dashboard then applies the query as Voila's would, and builds its share link on
-`page_url`.
+the page itself: as soon as the widget exists there, it sends the kernel one message with the page's query
+("demo=...&seed=3", without "?"; "" if none), its address without query or fragment, and, in a JupyterLite page,
+the address of the site's top folder. The dashboard then applies the query as Voila's would, builds its share
+link on the page's address, and loads plotly's widget JavaScript from the site.
 """
 
 from __future__ import annotations
@@ -47,16 +47,17 @@ class PageQuery(anywidget.AnyWidget):
     `page_url`: it is never "" once reported, and the others are set with it."""
 
     _esm = ESM
-    query = traitlets.Unicode("").tag(sync=True)
-    page_url = traitlets.Unicode("").tag(sync=True)
-    site_url = traitlets.Unicode("").tag(sync=True)  # the site's top folder, ending in "/" ("" if not known)
+    # Set from the page's message, in the kernel only (nothing to send back to the page).
+    query = traitlets.Unicode("")
+    page_url = traitlets.Unicode("")
+    site_url = traitlets.Unicode("")  # the site's top folder, ending in "/" ("" if not known)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.on_msg(self._reported)
 
     def _reported(self, _widget, content: dict, _buffers) -> None:
-        """The page's report: both values at once, `page_url` last (what watchers of `page_url` wait for)."""
+        """The page's report: all three values at once, `page_url` last (what watchers of `page_url` wait for)."""
         with self.hold_trait_notifications():
             self.query = str(content.get("query", ""))
             self.site_url = str(content.get("site_url", ""))

@@ -62,7 +62,7 @@ IN_PYODIDE = """async (code) => {
 
 
 def load_tasks():
-    """tasks.py (the repository's command file) as a module, for its SiteHandler."""
+    """tasks.py (the repository's command file) as a module, for its site_handler."""
     spec = importlib.util.spec_from_file_location("tasks", browserkit.ROOT / "tasks.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -130,8 +130,8 @@ class SiteBrowser:
 
 @pytest.fixture(scope="module")
 def site_url(static_site):
-    """build/site served by tasks.py's SiteHandler (what `tasks.py site --serve` serves) on a free port."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), load_tasks().SiteHandler.make(static_site.path))
+    """build/site served by tasks.py's site_handler (what `tasks.py site --serve` serves) on a free port."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), load_tasks().site_handler(static_site.path))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
